@@ -1,0 +1,351 @@
+//! Generated tenants, for benchmarks and large tests, and the demo tenant.
+//!
+//! `--generate` takes comma-separated `key=value` pairs; every key is optional:
+//!
+//! | key | meaning | default |
+//! |---|---|---|
+//! | `workflows` | LCW workflows (Graph allows 100) | 3 |
+//! | `tasks` | tasks per workflow (Graph allows 25) | 4 |
+//! | `customTasks` | of those, "Run a custom task extension" tasks | 1 |
+//! | `users` | users processed per workflow (one run each) | 10 |
+//! | `inProgress` | share of custom-task results still `inProgress` (0 to 1; 1 makes every one resumable) | 0.2 |
+//! | `requests` | EM access package assignment requests (half of them `WaitingForCallback`) | 4 |
+//! | `seed` | random seed: the same spec and seed give the same tenant | 1 |
+//!
+//! Example: `workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2` is the largest
+//! tenant Graph allows with 10,000 users, 250,000 task processing results, 50,000 of them
+//! from custom tasks and about 10,000 of those in progress.
+use crate::clock;
+use crate::model::*;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenerateSpec {
+    pub workflows: usize,
+    pub tasks: usize,
+    pub custom_tasks: usize,
+    pub users: usize,
+    pub in_progress: f64,
+    pub requests: usize,
+    pub seed: u64,
+}
+
+impl Default for GenerateSpec {
+    fn default() -> Self {
+        Self {
+            workflows: 3,
+            tasks: 4,
+            custom_tasks: 1,
+            users: 10,
+            in_progress: 0.2,
+            requests: 4,
+            seed: 1,
+        }
+    }
+}
+
+impl std::str::FromStr for GenerateSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let mut spec = GenerateSpec::default();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("'{pair}' is not key=value"))?;
+            let count = || {
+                value
+                    .parse::<usize>()
+                    .map_err(|_| format!("'{key}' needs a whole number, not '{value}'"))
+            };
+            match key {
+                "workflows" => spec.workflows = count()?,
+                "tasks" => spec.tasks = count()?,
+                "customTasks" => spec.custom_tasks = count()?,
+                "users" => spec.users = count()?,
+                "requests" => spec.requests = count()?,
+                "seed" => spec.seed = count()? as u64,
+                "inProgress" => {
+                    spec.in_progress = value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| (0.0..=1.0).contains(p))
+                        .ok_or_else(|| format!("'inProgress' needs a share from 0 to 1, not '{value}'"))?
+                }
+                other => return Err(format!(
+                    "unknown key '{other}' (expected workflows, tasks, customTasks, users, inProgress, requests, seed)"
+                )),
+            }
+        }
+        if spec.custom_tasks > spec.tasks {
+            return Err(format!(
+                "customTasks ({}) cannot exceed tasks ({})",
+                spec.custom_tasks, spec.tasks
+            ));
+        }
+        Ok(spec)
+    }
+}
+
+/// A small deterministic generator (SplitMix64): the tenant must be reproducible from its
+/// seed, and nothing else in the emulator needs randomness of this kind.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn guid(&mut self) -> String {
+        let bits = (u128::from(self.next()) << 64) | u128::from(self.next());
+        uuid::Builder::from_random_bytes(bits.to_be_bytes())
+            .into_uuid()
+            .to_string()
+    }
+}
+
+const REGULAR_TASKS: [(&str, &str); 4] = [
+    ("Enable User Account", "6fc52c9d-398b-4305-9763-15f42c1676fc"),
+    ("Add User To Groups", "22085229-5809-45e8-97fd-270d28d66910"),
+    ("Remove all licenses for user", "8fa97d28-3e52-4985-b3a9-a1126f9b8b4e"),
+    ("Remove user from all Teams", "81f7b200-2816-4b3b-8c5d-dc556f07b024"),
+];
+const TIMEOUTS: [&str; 3] = ["PT1H", "PT30M", "PT3H"];
+const EM_STAGES: [&str; 2] = ["assignmentRequestCreated", "assignmentRequestApproved"];
+
+pub fn generate(spec: &GenerateSpec) -> Tenant {
+    let mut rng = SplitMix(spec.seed);
+    let extensions: Vec<CustomTaskExtension> = (0..spec.custom_tasks.min(100))
+        .map(|i| CustomTaskExtension {
+            id: rng.guid(),
+            display_name: format!("Custom extension {}", i + 1),
+            timeout_duration: TIMEOUTS[i % TIMEOUTS.len()].to_string(),
+        })
+        .collect();
+    let workflows = (0..spec.workflows)
+        .map(|w| generate_workflow(spec, w, &extensions, &mut rng))
+        .collect();
+    let assignment_requests = (0..spec.requests)
+        .map(|i| generate_request(i, &extensions, &mut rng))
+        .collect();
+    Tenant {
+        workflows,
+        custom_task_extensions: extensions,
+        assignment_requests,
+        settings: None,
+    }
+}
+
+fn generate_workflow(
+    spec: &GenerateSpec,
+    index: usize,
+    extensions: &[CustomTaskExtension],
+    rng: &mut SplitMix,
+) -> Workflow {
+    let id = rng.guid();
+    let category = if index % 2 == 0 { "leaver" } else { "joiner" };
+    let tasks: Vec<Task> = (0..spec.tasks)
+        .map(|t| {
+            let custom = t < spec.custom_tasks;
+            let (name, definition) = if custom {
+                ("Run a custom task extension", CUSTOM_TASK_DEFINITION_ID)
+            } else {
+                REGULAR_TASKS[t % REGULAR_TASKS.len()]
+            };
+            Task {
+                id: rng.guid(),
+                display_name: if custom { format!("{name} {}", t + 1) } else { name.to_string() },
+                description: None,
+                category: category.to_string(),
+                task_definition_id: definition.to_string(),
+                execution_sequence: t as u32 + 1,
+                is_enabled: true,
+                continue_on_error: false,
+                arguments: match extensions.get(t).filter(|_| custom) {
+                    Some(ext) => vec![TaskArgument {
+                        name: "customTaskExtensionID".into(),
+                        value: ext.id.clone(),
+                    }],
+                    None => Vec::new(),
+                },
+            }
+        })
+        .collect();
+    let ticks = 638_000_000_000_000_000u64 + rng.next() % 1_000_000_000;
+    let run_id = format!("{}_{ticks}", rng.guid());
+    let started = clock::ago(4 * 3600);
+    let user_processing_results = (0..spec.users)
+        .map(|_| {
+            let subject_id = rng.guid();
+            let task_processing_results: Vec<TaskProcessingResult> = tasks
+                .iter()
+                .map(|task| {
+                    let waiting = task.is_custom_extension() && rng.unit() < spec.in_progress;
+                    let started_ago = (rng.next() % (3 * 3600)) as i64 + 5;
+                    TaskProcessingResult {
+                        id: rng.guid(),
+                        task_id: task.id.clone(),
+                        processing_status: if waiting { "inProgress" } else { "completed" }.into(),
+                        created_date_time: Some(clock::ago(started_ago + 1)),
+                        started_date_time: Some(clock::ago(started_ago)),
+                        completed_date_time: (!waiting).then(|| clock::ago(started_ago - 1)),
+                        failure_reason: None,
+                        resumes: Vec::new(),
+                    }
+                })
+                .collect();
+            let waiting = task_processing_results
+                .iter()
+                .any(|r| r.processing_status == "inProgress");
+            UserProcessingResult {
+                id: format!("{id}_1_{id}_{ticks}_{subject_id}"),
+                run_id: run_id.clone(),
+                subject_id,
+                processing_status: if waiting { "inProgress" } else { "completed" }.into(),
+                started_date_time: Some(started.clone()),
+                completed_date_time: None,
+                task_processing_results,
+            }
+        })
+        .collect();
+    Workflow {
+        id,
+        display_name: format!("{} workflow {}", if index % 2 == 0 { "Leaver" } else { "Joiner" }, index + 1),
+        description: None,
+        category: category.into(),
+        version: 1,
+        tasks,
+        runs: vec![Run {
+            id: run_id,
+            started_date_time: Some(started),
+            completed_date_time: None,
+            processing_status: "inProgress".into(),
+        }],
+        user_processing_results,
+    }
+}
+
+fn generate_request(index: usize, extensions: &[CustomTaskExtension], rng: &mut SplitMix) -> AssignmentRequest {
+    let waiting = index % 2 == 0;
+    let stage = EM_STAGES[(index / 2) % EM_STAGES.len()];
+    AssignmentRequest {
+        id: rng.guid(),
+        status: if waiting { "WaitingForCallback" } else { "Delivered" }.into(),
+        state: if waiting { "submitted" } else { "delivered" }.into(),
+        request_type: "userAdd".into(),
+        created_date_time: Some(clock::ago(600)),
+        custom_extension_callout_instances: vec![CalloutInstance {
+            id: rng.guid(),
+            custom_extension_id: extensions.first().map(|e| e.id.clone()).unwrap_or_else(|| rng.guid()),
+            stage: stage.into(),
+            status: if waiting { "waitingForCallback" } else { "callbackReceived" }.into(),
+            detail: None,
+            external_correlation_id: Some(rng.guid()),
+        }],
+        resumes: Vec::new(),
+    }
+}
+
+/// The tenant `graph-emulator` serves by default, and the one the README's local run uses:
+/// three workflows with custom task extension tasks, results in every processing status
+/// (eight in progress, over more than one page at page size 5), and assignment requests
+/// both waiting for a callback and finished.
+pub fn demo() -> Tenant {
+    let mut tenant = generate(&GenerateSpec {
+        workflows: 3,
+        tasks: 4,
+        custom_tasks: 2,
+        users: 6,
+        in_progress: 0.0,
+        requests: 4,
+        seed: 2026,
+    });
+    let statuses = ["inProgress", "completed", "failed", "inProgress", "queued", "canceled", "completedWithErrors"];
+    let mut n = 0;
+    for workflow in &mut tenant.workflows {
+        for upr in &mut workflow.user_processing_results {
+            for result in &mut upr.task_processing_results {
+                if workflow.tasks.iter().any(|t| t.id == result.task_id && t.is_custom_extension()) {
+                    let status = statuses[n % statuses.len()];
+                    n += 1;
+                    result.processing_status = status.into();
+                    if status == "inProgress" || status == "queued" {
+                        result.completed_date_time = None;
+                    }
+                    if status == "failed" {
+                        result.failure_reason = Some("The custom task extension did not answer in time.".into());
+                    }
+                }
+            }
+            let waiting = upr.task_processing_results.iter().any(|r| r.processing_status == "inProgress");
+            upr.processing_status = if waiting { "inProgress" } else { "completed" }.into();
+        }
+    }
+    tenant.workflows[0].display_name = "Leaver: offboarding with HR sign-off".into();
+    tenant.workflows[1].display_name = "Joiner: provision with ticket".into();
+    tenant.workflows[2].display_name = "Leaver: legal hold check".into();
+    tenant
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spec_parses_every_key_and_refuses_unknown_ones() {
+        let spec: GenerateSpec = "workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2,requests=0,seed=9"
+            .parse()
+            .unwrap();
+        assert_eq!((spec.workflows, spec.tasks, spec.custom_tasks, spec.users), (100, 25, 5, 100));
+        assert_eq!(spec.seed, 9);
+        assert!("colour=red".parse::<GenerateSpec>().unwrap_err().contains("colour"));
+        assert!("inProgress=2".parse::<GenerateSpec>().is_err());
+        assert!("tasks=2,customTasks=3".parse::<GenerateSpec>().is_err());
+    }
+
+    #[test]
+    fn the_same_spec_gives_the_same_tenant() {
+        let spec: GenerateSpec = "workflows=2,users=5,inProgress=0.5".parse().unwrap();
+        let a = serde_json::to_string(&generate(&spec).workflows[1].tasks).unwrap();
+        let b = serde_json::to_string(&generate(&spec).workflows[1].tasks).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn in_progress_one_makes_every_custom_task_result_resumable() {
+        let spec: GenerateSpec = "workflows=2,tasks=3,customTasks=2,users=4,inProgress=1".parse().unwrap();
+        let tenant = generate(&spec);
+        let waiting = tenant
+            .workflows
+            .iter()
+            .flat_map(|w| &w.user_processing_results)
+            .flat_map(|u| &u.task_processing_results)
+            .filter(|r| r.processing_status == "inProgress")
+            .count();
+        assert_eq!(waiting, 2 * 2 * 4);
+    }
+
+    #[test]
+    fn the_demo_tenant_has_waiting_and_finished_work_of_both_kinds() {
+        let tenant = demo();
+        let statuses: std::collections::BTreeSet<&str> = tenant
+            .workflows
+            .iter()
+            .flat_map(|w| &w.user_processing_results)
+            .flat_map(|u| &u.task_processing_results)
+            .map(|r| r.processing_status.as_str())
+            .collect();
+        for status in ["inProgress", "completed", "failed", "queued", "canceled", "completedWithErrors"] {
+            assert!(statuses.contains(status), "{status} missing");
+        }
+        assert!(tenant.assignment_requests.iter().any(|r| r.status == "WaitingForCallback"));
+        assert!(tenant.assignment_requests.iter().any(|r| r.status == "Delivered"));
+    }
+}

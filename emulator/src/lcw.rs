@@ -1,0 +1,383 @@
+//! Lifecycle Workflows: workflows, tasks, runs, user and task processing results, custom
+//! task extensions, and the task processing result `resume` action in all of its spellings
+//! and under all of its navigation paths.
+use crate::clock;
+use crate::error::GraphError;
+use crate::model::*;
+use crate::odata::{select, Filter};
+use crate::server::{unknown_segment, Answer, Call, Outcome};
+use serde_json::{json, Value};
+use warp::http::Method;
+
+const RESUME_ACTIONS: [&str; 3] = [
+    "resume",
+    "microsoft.graph.identityGovernance.resume",
+    "identityGovernance.resume",
+];
+
+/// Which user processing results a task processing result path goes through.
+enum Scope<'a> {
+    /// `workflows/{w}/tasks/{t}/taskProcessingResults`
+    Task(&'a str),
+    /// `workflows/{w}/userProcessingResults/{u}/taskProcessingResults`
+    User(&'a str),
+    /// `workflows/{w}/runs/{run}/userProcessingResults/{u}/taskProcessingResults`
+    RunUser(&'a str, &'a str),
+}
+
+pub fn route(call: &Call, rest: &[&str]) -> Outcome {
+    let get = call.method == Method::GET;
+    let post = call.method == Method::POST;
+    match rest {
+        ["workflows"] if get => list_workflows(call),
+        ["workflows", w] if get => with_workflow(call, w, |wf| Ok(json_of(call, workflow_json(wf)))),
+        ["workflows", w, "tasks"] if get => with_workflow(call, w, |wf| {
+            let items = wf.tasks.iter().map(task_json).collect();
+            page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/tasks"), items, &["id", "taskDefinitionId", "category"])
+        }),
+        ["workflows", w, "tasks", t] if get => with_workflow(call, w, |wf| {
+            let task = find_task(wf, t)?;
+            Ok(json_of(call, task_json(task)))
+        }),
+        ["workflows", w, "runs"] if get => with_workflow(call, w, |wf| {
+            let items = wf.runs.iter().map(|r| run_json(wf, r)).collect();
+            page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/runs"), items, &["id", "processingStatus"])
+        }),
+        ["workflows", w, "runs", run] if get => with_workflow(call, w, |wf| {
+            let found = wf.runs.iter().find(|r| r.id == *run).ok_or_else(|| GraphError::not_found("run", run))?;
+            Ok(json_of(call, run_json(wf, found)))
+        }),
+        ["workflows", w, "userProcessingResults"] if get => list_user_results(call, w, None),
+        ["workflows", w, "runs", run, "userProcessingResults"] if get => list_user_results(call, w, Some(run)),
+        ["workflows", w, "userProcessingResults", u] if get => get_user_result(call, w, None, u),
+        ["workflows", w, "runs", run, "userProcessingResults", u] if get => get_user_result(call, w, Some(run), u),
+        ["workflows", w, "tasks", t, "taskProcessingResults", tail @ ..] => task_results(call, w, Scope::Task(t), tail),
+        ["workflows", w, "userProcessingResults", u, "taskProcessingResults", tail @ ..] => {
+            task_results(call, w, Scope::User(u), tail)
+        }
+        ["workflows", w, "runs", run, "userProcessingResults", u, "taskProcessingResults", tail @ ..] => {
+            task_results(call, w, Scope::RunUser(run, u), tail)
+        }
+        ["customTaskExtensions", id] if get => get_custom_task_extension(call, id),
+        _ if !get && !post => Err(GraphError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.")),
+        [.., last] => Err(unknown_segment(last)),
+        [] => Err(unknown_segment("lifecycleWorkflows")),
+    }
+}
+
+fn task_results(call: &Call, w: &str, scope: Scope, tail: &[&str]) -> Outcome {
+    match (tail, call.method.as_str()) {
+        ([], "GET") => list_task_results(call, w, &scope),
+        ([r], "GET") => {
+            let tenant = call.emulator.read();
+            let (wf, upr, result) = locate(call, &tenant, w, &scope, r)?;
+            Ok(json_of(call, task_result_json(wf, upr, result)))
+        }
+        ([r, action], "POST") if RESUME_ACTIONS.contains(action) => resume(call, w, &scope, r),
+        ([.., last], _) => Err(unknown_segment(last)),
+        ([], _) => Err(GraphError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.")),
+    }
+}
+
+fn list_workflows(call: &Call) -> Outcome {
+    let tenant = call.emulator.read();
+    let items = tenant.workflows.iter().map(workflow_json).collect();
+    page(call, "identityGovernance/lifecycleWorkflows/workflows", items, &["id", "category", "displayName"])
+}
+
+fn list_user_results(call: &Call, w: &str, run: Option<&str>) -> Outcome {
+    with_workflow(call, w, |wf| {
+        if let Some(run) = run {
+            wf.runs.iter().find(|r| r.id == run).ok_or_else(|| GraphError::not_found("run", run))?;
+        }
+        let items = wf
+            .user_processing_results
+            .iter()
+            .filter(|u| run.is_none_or(|run| u.run_id == run))
+            .map(|u| user_result_json(wf, u))
+            .collect();
+        page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/userProcessingResults"), items, &["id", "processingStatus"])
+    })
+}
+
+fn get_user_result(call: &Call, w: &str, run: Option<&str>, u: &str) -> Outcome {
+    with_workflow(call, w, |wf| {
+        let upr = wf
+            .user_processing_results
+            .iter()
+            .find(|x| x.id == u && run.is_none_or(|run| x.run_id == run))
+            .ok_or_else(|| GraphError::not_found("userProcessingResult", u))?;
+        Ok(json_of(call, user_result_json(wf, upr)))
+    })
+}
+
+fn list_task_results(call: &Call, w: &str, scope: &Scope) -> Outcome {
+    let filter = Filter::parse(&call.query, &["processingStatus", "id"])?;
+    let tenant = call.emulator.read();
+    let wf = find_workflow(&tenant, w)?;
+    let items: Vec<Value> = match scope {
+        Scope::Task(t) => {
+            find_task(wf, t)?;
+            wf.user_processing_results
+                .iter()
+                .flat_map(|u| u.task_processing_results.iter().map(move |r| (u, r)))
+                .filter(|(_, r)| r.task_id == *t)
+                .map(|(u, r)| task_result_json(wf, u, r))
+                .filter(|v| filter.matches(v))
+                .map(|v| select(&call.query, v))
+                .collect()
+        }
+        Scope::User(u) | Scope::RunUser(_, u) => {
+            let run = match scope {
+                Scope::RunUser(run, _) => Some(*run),
+                _ => None,
+            };
+            let upr = wf
+                .user_processing_results
+                .iter()
+                .find(|x| x.id == *u && run.is_none_or(|run| x.run_id == run))
+                .ok_or_else(|| GraphError::not_found("userProcessingResult", u))?;
+            upr.task_processing_results
+                .iter()
+                .map(|r| task_result_json(wf, upr, r))
+                .filter(|v| filter.matches(v))
+                .map(|v| select(&call.query, v))
+                .collect()
+        }
+    };
+    let context = format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/taskProcessingResults");
+    call.paging(&context).page(&call.query, items).map(Answer::Json)
+}
+
+/// Finds a task processing result and checks that the path leads to it.
+fn locate<'t>(
+    call: &Call,
+    tenant: &'t Tenant,
+    w: &str,
+    scope: &Scope,
+    r: &str,
+) -> Result<(&'t Workflow, &'t UserProcessingResult, &'t TaskProcessingResult), GraphError> {
+    let wf = find_workflow(tenant, w)?;
+    let not_found = || GraphError::not_found("taskProcessingResult", r);
+    let (wi, ui, ri) = call.emulator.place_of(r).ok_or_else(not_found)?;
+    if tenant.workflows[wi].id != wf.id {
+        return Err(not_found());
+    }
+    let upr = &wf.user_processing_results[ui];
+    let result = &upr.task_processing_results[ri];
+    let on_path = match scope {
+        Scope::Task(t) => {
+            find_task(wf, t)?;
+            result.task_id == *t
+        }
+        Scope::User(u) => upr.id == *u,
+        Scope::RunUser(run, u) => upr.id == *u && upr.run_id == *run,
+    };
+    if on_path {
+        Ok((wf, upr, result))
+    } else {
+        Err(not_found())
+    }
+}
+
+fn resume(call: &Call, w: &str, scope: &Scope, r: &str) -> Outcome {
+    let body = call.json_body()?;
+    let status = body
+        .get("data")
+        .and_then(Value::as_object)
+        .ok_or_else(|| GraphError::bad_request("The 'data' property is required."))?
+        .get("operationStatus")
+        .and_then(Value::as_str)
+        .and_then(|s| ["completed", "failed"].into_iter().find(|v| v.eq_ignore_ascii_case(s)))
+        .ok_or_else(|| {
+            GraphError::bad_request("'data.operationStatus' must be 'completed' or 'failed'.")
+        })?;
+    for field in ["source", "type"] {
+        if body.get(field).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Err(GraphError::bad_request(format!("'{field}' must be a string.")));
+        }
+    }
+    let place = {
+        let tenant = call.emulator.read();
+        locate(call, &tenant, w, scope, r)?;
+        call.emulator.place_of(r).expect("located above")
+    };
+    let (wi, ui, ri) = place;
+    let mut tenant = call.emulator.write();
+    let upr = &mut tenant.workflows[wi].user_processing_results[ui];
+    let result = &mut upr.task_processing_results[ri];
+    if result.processing_status != "inProgress" {
+        let refusal = &call.emulator.settings.not_waiting;
+        return Err(GraphError::new(
+            refusal.status,
+            &refusal.code,
+            format!(
+                "The task processing result '{r}' is not in progress; its status is '{}'.",
+                result.processing_status
+            ),
+        ));
+    }
+    result.processing_status = status.to_string();
+    result.completed_date_time = Some(clock::now_rfc3339());
+    if status == "failed" {
+        result.failure_reason = Some("The custom task extension reported a failure.".into());
+    }
+    result.resumes.push(Value::Object(body));
+    if upr.task_processing_results.iter().all(|t| t.processing_status != "inProgress") {
+        upr.processing_status = "completed".into();
+        upr.completed_date_time = Some(clock::now_rfc3339());
+    }
+    call.emulator.count_resume();
+    Ok(Answer::NoContent)
+}
+
+fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
+    let tenant = call.emulator.read();
+    let ext = tenant
+        .custom_task_extensions
+        .iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| GraphError::not_found("customTaskExtension", id))?;
+    Ok(json_of(call, json!({
+        "@odata.context": format!("{}/{}/$metadata#identityGovernance/lifecycleWorkflows/customTaskExtensions/$entity", call.emulator.base_url, call.version),
+        "id": ext.id,
+        "displayName": ext.display_name,
+        "description": null,
+        "createdDateTime": "2026-01-05T09:00:00Z",
+        "lastModifiedDateTime": "2026-01-05T09:00:00Z",
+        "endpointConfiguration": {
+            "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+            "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
+            "resourceGroupName": "RG-LCW",
+            "logicAppWorkflowName": "ManagerAccess",
+            "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
+        },
+        "authenticationConfiguration": {
+            "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
+        },
+        "clientConfiguration": {
+            "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",
+            "maximumRetries": 1,
+            "timeoutInMilliseconds": 1000
+        },
+        "callbackConfiguration": {
+            "@odata.type": "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration",
+            "timeoutDuration": ext.timeout_duration,
+            "authorizedApps": []
+        }
+    })))
+}
+
+fn with_workflow(call: &Call, w: &str, f: impl FnOnce(&Workflow) -> Outcome) -> Outcome {
+    let tenant = call.emulator.read();
+    f(find_workflow(&tenant, w)?)
+}
+
+fn find_workflow<'t>(tenant: &'t Tenant, w: &str) -> Result<&'t Workflow, GraphError> {
+    tenant
+        .workflows
+        .iter()
+        .find(|wf| wf.id == w)
+        .ok_or_else(|| GraphError::not_found("workflow", w))
+}
+
+fn find_task<'w>(wf: &'w Workflow, t: &str) -> Result<&'w Task, GraphError> {
+    wf.tasks.iter().find(|x| x.id == t).ok_or_else(|| GraphError::not_found("task", t))
+}
+
+fn page(call: &Call, context: &str, items: Vec<Value>, filterable: &[&str]) -> Outcome {
+    let filter = Filter::parse(&call.query, filterable)?;
+    let items = items
+        .into_iter()
+        .filter(|v| filter.matches(v))
+        .map(|v| select(&call.query, v))
+        .collect();
+    call.paging(context).page(&call.query, items).map(Answer::Json)
+}
+
+fn json_of(call: &Call, value: Value) -> Answer {
+    Answer::Json(select(&call.query, value))
+}
+
+pub fn workflow_json(wf: &Workflow) -> Value {
+    json!({
+        "category": wf.category,
+        "description": wf.description,
+        "displayName": wf.display_name,
+        "lastModifiedDateTime": "2026-01-05T09:00:00Z",
+        "createdDateTime": "2026-01-05T09:00:00Z",
+        "deletedDateTime": null,
+        "id": wf.id,
+        "isEnabled": true,
+        "isSchedulingEnabled": true,
+        "nextScheduleRunDateTime": null,
+        "version": wf.version,
+        "executionConditions": {
+            "@odata.type": "#microsoft.graph.identityGovernance.triggerAndScopeBasedConditions"
+        }
+    })
+}
+
+pub fn task_json(task: &Task) -> Value {
+    json!({
+        "category": task.category,
+        "continueOnError": task.continue_on_error,
+        "description": task.description,
+        "displayName": task.display_name,
+        "executionSequence": task.execution_sequence,
+        "id": task.id,
+        "isEnabled": task.is_enabled,
+        "taskDefinitionId": task.task_definition_id,
+        "arguments": task.arguments,
+    })
+}
+
+fn run_json(wf: &Workflow, run: &Run) -> Value {
+    let users = wf.user_processing_results.iter().filter(|u| u.run_id == run.id).count();
+    json!({
+        "id": run.id,
+        "completedDateTime": run.completed_date_time,
+        "failedTasksCount": 0,
+        "failedUsersCount": 0,
+        "lastUpdatedDateTime": run.started_date_time,
+        "processingStatus": run.processing_status,
+        "scheduledDateTime": run.started_date_time,
+        "startedDateTime": run.started_date_time,
+        "successfulUsersCount": 0,
+        "totalTasksCount": users * wf.tasks.len(),
+        "totalUnprocessedTasksCount": 0,
+        "totalUsersCount": users,
+        "workflowExecutionType": "scheduled",
+    })
+}
+
+fn user_result_json(wf: &Workflow, upr: &UserProcessingResult) -> Value {
+    let count = |status: &str| upr.task_processing_results.iter().filter(|r| r.processing_status == status).count();
+    json!({
+        "id": upr.id,
+        "completedDateTime": upr.completed_date_time,
+        "failedTasksCount": count("failed"),
+        "processingStatus": upr.processing_status,
+        "scheduledDateTime": upr.started_date_time,
+        "startedDateTime": upr.started_date_time,
+        "totalTasksCount": upr.task_processing_results.len(),
+        "totalUnprocessedTasksCount": count("inProgress") + count("queued"),
+        "workflowExecutionType": "scheduled",
+        "workflowVersion": wf.version,
+        "subject": { "id": upr.subject_id },
+    })
+}
+
+pub fn task_result_json(wf: &Workflow, upr: &UserProcessingResult, result: &TaskProcessingResult) -> Value {
+    let task = wf.tasks.iter().find(|t| t.id == result.task_id);
+    json!({
+        "completedDateTime": result.completed_date_time,
+        "createdDateTime": result.created_date_time,
+        "id": result.id,
+        "processingStatus": result.processing_status,
+        "startedDateTime": result.started_date_time,
+        "failureReason": result.failure_reason,
+        "subject": { "id": upr.subject_id },
+        "task": task.map(task_json),
+    })
+}

@@ -1,0 +1,153 @@
+//! The emulated tenant: the seed file format and the in-memory state are the same types.
+//!
+//! A seed file is this structure as JSON (camelCase). `graph-emulator --print-seed` prints
+//! the demo tenant in this format, which is the easiest way to start writing your own.
+//!
+//! ```json
+//! {
+//!   "workflows": [{
+//!     "id": "…", "displayName": "Leaver: custom offboarding", "category": "leaver",
+//!     "tasks": [{ "id": "…", "displayName": "Notify HR", "executionSequence": 1,
+//!                 "taskDefinitionId": "4262b724-8dba-4fad-afc3-43fcbb497a0e",
+//!                 "arguments": [{ "name": "customTaskExtensionID", "value": "…" }] }],
+//!     "runs": [{ "id": "…", "startedDateTime": "2026-11-22T10:00:00Z" }],
+//!     "userProcessingResults": [{
+//!       "id": "…", "runId": "…", "subjectId": "…", "processingStatus": "inProgress",
+//!       "startedDateTime": "…",
+//!       "taskProcessingResults": [{ "id": "…", "taskId": "…", "processingStatus": "inProgress",
+//!                                   "startedDateTime": "…" }] }] }],
+//!   "customTaskExtensions": [{ "id": "…", "displayName": "…", "timeoutDuration": "PT1H" }],
+//!   "assignmentRequests": [{
+//!     "id": "…", "status": "WaitingForCallback", "state": "submitted", "requestType": "userAdd",
+//!     "customExtensionCalloutInstances": [{ "id": "…", "customExtensionId": "…",
+//!        "stage": "assignmentRequestCreated", "status": "waitingForCallback" }] }],
+//!   "settings": { "pageSize": 100, "rateLimit": 50, "faults": ["429:times=2,match=/resume"] }
+//! }
+//! ```
+use serde::{Deserialize, Serialize};
+
+/// The task definition of "Run a custom task extension": the only LCW tasks that wait for a callback.
+pub const CUSTOM_TASK_DEFINITION_ID: &str = "4262b724-8dba-4fad-afc3-43fcbb497a0e";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Tenant {
+    pub workflows: Vec<Workflow>,
+    pub custom_task_extensions: Vec<CustomTaskExtension>,
+    pub assignment_requests: Vec<AssignmentRequest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<crate::Settings>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Workflow {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub version: u32,
+    pub tasks: Vec<Task>,
+    pub runs: Vec<Run>,
+    pub user_processing_results: Vec<UserProcessingResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Task {
+    pub id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub task_definition_id: String,
+    pub execution_sequence: u32,
+    pub is_enabled: bool,
+    pub continue_on_error: bool,
+    pub arguments: Vec<TaskArgument>,
+}
+
+impl Task {
+    pub fn is_custom_extension(&self) -> bool {
+        self.task_definition_id == CUSTOM_TASK_DEFINITION_ID
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskArgument {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Run {
+    pub id: String,
+    pub started_date_time: Option<String>,
+    pub completed_date_time: Option<String>,
+    pub processing_status: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserProcessingResult {
+    pub id: String,
+    pub run_id: String,
+    pub subject_id: String,
+    pub processing_status: String,
+    pub started_date_time: Option<String>,
+    pub completed_date_time: Option<String>,
+    pub task_processing_results: Vec<TaskProcessingResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskProcessingResult {
+    pub id: String,
+    pub task_id: String,
+    pub processing_status: String,
+    pub created_date_time: Option<String>,
+    pub started_date_time: Option<String>,
+    pub completed_date_time: Option<String>,
+    pub failure_reason: Option<String>,
+    /// Every resume Graph accepted for this result, in order (not part of Graph's shape).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumes: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomTaskExtension {
+    pub id: String,
+    pub display_name: String,
+    /// ISO 8601 duration, `PT5M` to `PT3H` in Graph.
+    pub timeout_duration: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssignmentRequest {
+    pub id: String,
+    /// Graph's free-text status: `WaitingForCallback`, `Delivered`, `Denied`, …
+    pub status: String,
+    /// Graph's `state` enum: `submitted`, `pendingApproval`, `delivering`, `delivered`, `denied`, …
+    pub state: String,
+    pub request_type: String,
+    pub created_date_time: Option<String>,
+    pub custom_extension_callout_instances: Vec<CalloutInstance>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resumes: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CalloutInstance {
+    pub id: String,
+    pub custom_extension_id: String,
+    /// The stage this callout was made at (emulator bookkeeping; Graph does not show it).
+    pub stage: String,
+    /// `calloutSent`, `callbackReceived`, `calloutFailed`, `callbackTimedOut`, `waitingForCallback`.
+    pub status: String,
+    pub detail: Option<String>,
+    pub external_correlation_id: Option<String>,
+}
