@@ -1,1 +1,37 @@
-fn main() {}
+//! Wiring only: settings, logging, server.
+use resume_handler::config::{Env, Settings};
+use resume_handler::startup::Application;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    resume_handler::telemetry::init();
+    let settings = match Settings::from_env(&Env::from_process()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("resume-handler: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let application = match Application::build(settings).await {
+        Ok(application) => application,
+        Err(e) => {
+            eprintln!("resume-handler: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let s = application.settings();
+    tracing::info!(
+        "resume-handler listening on {}; Graph {} ({}); authentication: {}",
+        application.local_addr(),
+        s.graph_versioned_root(),
+        s.cloud.scope(),
+        s.auth.describe()
+    );
+    application
+        .run_until_stopped(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    ExitCode::SUCCESS
+}

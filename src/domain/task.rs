@@ -1,0 +1,197 @@
+//! The ResumeTask command (SPEC §3.1).
+use super::{optional_string, CommandError, ResourceId};
+use serde_json::{Map, Value};
+
+const LCW_PATH_PREFIX: &str = "/identityGovernance/lifecycleWorkflows/workflows/";
+const RESUME_ACTIONS: [&str; 3] = ["resume", "microsoft.graph.identityGovernance.resume", "identityGovernance.resume"];
+
+/// What the custom task extension reports: the task `completed` or `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationStatus {
+    Completed,
+    Failed,
+}
+
+impl OperationStatus {
+    fn parse(text: &str) -> Option<Self> {
+        if text.eq_ignore_ascii_case("completed") {
+            Some(Self::Completed)
+        } else if text.eq_ignore_ascii_case("failed") {
+            Some(Self::Failed)
+        } else {
+            None
+        }
+    }
+
+    /// Graph's camelCase spelling, which is also the `processingStatus` a resumed result shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Resume one Lifecycle Workflows task processing result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeTask {
+    pub workflow_id: ResourceId,
+    pub task_id: ResourceId,
+    pub task_processing_result_id: ResourceId,
+    pub operation_status: OperationStatus,
+    pub source: String,
+    pub kind: String,
+}
+
+impl ResumeTask {
+    pub fn parse(body: &Map<String, Value>, default_source: &str) -> Result<Self, CommandError> {
+        let from_path = match optional_string(body, "callbackUriPath", "callbackUriPath")? {
+            Some(path) => Some(parse_callback_uri_path(path)?),
+            None => None,
+        };
+        let id = |field: &str, index: usize| -> Result<ResourceId, CommandError> {
+            let given = body.get(field).filter(|v| !v.is_null());
+            match (&from_path, given) {
+                (Some(ids), None) => Ok(ids[index].clone()),
+                (Some(ids), Some(value)) => {
+                    let id = ResourceId::parse(field, Some(value))?;
+                    if id == ids[index] {
+                        Ok(id)
+                    } else {
+                        Err(CommandError::invalid(
+                            "callbackUriPath",
+                            format!("'callbackUriPath' names {field} '{}', but '{field}' is '{id}'", ids[index]),
+                        ))
+                    }
+                }
+                (None, value) => ResourceId::parse(field, value),
+            }
+        };
+        Ok(Self {
+            workflow_id: id("workflowId", 0)?,
+            task_id: id("taskId", 1)?,
+            task_processing_result_id: id("taskProcessingResultId", 2)?,
+            operation_status: parse_operation_status(body)?,
+            source: optional_string(body, "source", "source")?.unwrap_or(default_source).to_string(),
+            kind: optional_string(body, "type", "type")?.unwrap_or("lifecycleEvent").to_string(),
+        })
+    }
+}
+
+/// `operationStatus` at the top, or `data.operationStatus` as in Graph's own body; both
+/// are allowed only when they agree.
+fn parse_operation_status(body: &Map<String, Value>) -> Result<OperationStatus, CommandError> {
+    const FIELD: &str = "operationStatus";
+    let nested = match body.get("data") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(data)) => optional_string(data, FIELD, FIELD)?,
+        Some(_) => return Err(CommandError::invalid("data", "'data' must be an object")),
+    };
+    let top = optional_string(body, FIELD, FIELD)?;
+    let text = match (top, nested) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
+            return Err(CommandError::invalid(FIELD, "'operationStatus' and 'data.operationStatus' differ"))
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => return Err(CommandError::invalid(FIELD, "'operationStatus' is required: completed or failed")),
+    };
+    OperationStatus::parse(text)
+        .ok_or_else(|| CommandError::invalid(FIELD, format!("'operationStatus' is '{text}'; expected completed or failed")))
+}
+
+/// `/identityGovernance/lifecycleWorkflows/workflows/{w}/tasks/{t}/taskProcessingResults/{r}/{action}`.
+fn parse_callback_uri_path(path: &str) -> Result<[ResourceId; 3], CommandError> {
+    const FIELD: &str = "callbackUriPath";
+    let shape = || {
+        CommandError::invalid(
+            FIELD,
+            "'callbackUriPath' must be /identityGovernance/lifecycleWorkflows/workflows/{workflowId}/tasks/{taskId}/taskProcessingResults/{taskProcessingResultId}/resume",
+        )
+    };
+    let rest = path.strip_prefix(LCW_PATH_PREFIX).ok_or_else(shape)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let [w, "tasks", t, "taskProcessingResults", r, action] = segments.as_slice() else {
+        return Err(shape());
+    };
+    if !RESUME_ACTIONS.contains(action) {
+        return Err(shape());
+    }
+    let id = |text: &str| ResourceId::parse_str(FIELD, text);
+    Ok([id(w)?, id(t)?, id(r)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<ResumeTask, CommandError> {
+        ResumeTask::parse(value.as_object().unwrap(), "resume-handler")
+    }
+
+    const PATH: &str = "/identityGovernance/lifecycleWorkflows/workflows/w1/tasks/t1/taskProcessingResults/r1";
+
+    #[test]
+    fn the_three_ids_and_a_status_make_a_command_with_defaults() {
+        let c = parse(json!({"workflowId": "w1", "taskId": "t1", "taskProcessingResultId": "r1", "operationStatus": "Completed"})).unwrap();
+        assert_eq!((c.workflow_id.as_str(), c.task_id.as_str(), c.task_processing_result_id.as_str()), ("w1", "t1", "r1"));
+        assert_eq!(c.operation_status, OperationStatus::Completed);
+        assert_eq!((c.source.as_str(), c.kind.as_str()), ("resume-handler", "lifecycleEvent"));
+    }
+
+    #[test]
+    fn a_callback_uri_path_in_every_spelling_stands_for_the_ids() {
+        for action in RESUME_ACTIONS {
+            let c = parse(json!({"callbackUriPath": format!("{PATH}/{action}"), "data": {"operationStatus": "FAILED"}})).unwrap();
+            assert_eq!(c.task_processing_result_id.as_str(), "r1");
+            assert_eq!(c.operation_status, OperationStatus::Failed);
+        }
+    }
+
+    #[test]
+    fn other_callback_paths_are_refused() {
+        for path in [
+            "/identityGovernance/lifecycleWorkflows/workflows/w1/userProcessingResults/u1/taskProcessingResults/r1/resume",
+            &format!("{PATH}/cancel"),
+            &format!("/v1.0{PATH}/resume"),
+            &format!("{PATH}/resume/extra"),
+            "/identityGovernance/lifecycleWorkflows/workflows/../tasks/t1/taskProcessingResults/r1/resume",
+        ] {
+            let err = parse(json!({"callbackUriPath": path, "operationStatus": "completed"})).unwrap_err();
+            assert_eq!(err.target, "callbackUriPath", "{path}");
+        }
+    }
+
+    #[test]
+    fn ids_and_a_path_must_agree() {
+        let ok = parse(json!({"callbackUriPath": format!("{PATH}/resume"), "taskId": "t1", "operationStatus": "completed"}));
+        assert!(ok.is_ok());
+        let err = parse(json!({"callbackUriPath": format!("{PATH}/resume"), "taskId": "t2", "operationStatus": "completed"})).unwrap_err();
+        assert_eq!(err.target, "callbackUriPath");
+    }
+
+    #[test]
+    fn operation_status_rules_name_the_field() {
+        let ids = json!({"workflowId": "w1", "taskId": "t1", "taskProcessingResultId": "r1"});
+        let with = |extra: Value| {
+            let mut v = ids.clone();
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            parse(v)
+        };
+        assert_eq!(with(json!({})).unwrap_err().target, "operationStatus");
+        assert_eq!(with(json!({"operationStatus": "done"})).unwrap_err().target, "operationStatus");
+        assert_eq!(with(json!({"data": {"operationStatus": "maybe"}})).unwrap_err().target, "operationStatus");
+        assert_eq!(with(json!({"operationStatus": "completed", "data": {"operationStatus": "failed"}})).unwrap_err().target, "operationStatus");
+        assert!(with(json!({"operationStatus": "completed", "data": {"operationStatus": "Completed"}})).is_ok());
+        assert_eq!(with(json!({"operationStatus": 1})).unwrap_err().target, "operationStatus");
+        assert_eq!(with(json!({"operationStatus": "completed", "source": 5})).unwrap_err().target, "source");
+    }
+
+    #[test]
+    fn a_missing_or_bad_id_is_named() {
+        let err = parse(json!({"workflowId": "w1", "taskProcessingResultId": "r1", "operationStatus": "completed"})).unwrap_err();
+        assert_eq!(err.target, "taskId");
+        let err = parse(json!({"workflowId": "w1", "taskId": "t/1", "taskProcessingResultId": "r1", "operationStatus": "completed"})).unwrap_err();
+        assert_eq!(err.target, "taskId");
+    }
+}

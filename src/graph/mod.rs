@@ -1,0 +1,15 @@
+//! Microsoft Graph: one HTTP client and one token source per process.
+//!
+//! - [`client`]: authenticated requests, correlation ids, the retry loop, paging;
+//! - [`retry`]: the pure retry policy (what to retry, how long to wait);
+//! - [`path`]: Graph URLs built from fixed words and validated ids only;
+//! - [`error`]: how a Graph call failed.
+pub mod client;
+pub mod error;
+pub mod path;
+pub mod retry;
+
+pub use client::{Call, GraphClient, GraphResponse};
+pub use error::GraphFailure;
+pub use path::GraphPath;
+pub use retry::RetryPolicy;

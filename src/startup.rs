@@ -1,0 +1,112 @@
+//! Builds the app from settings and serves the custom handler protocol on 127.0.0.1.
+use crate::auth::TokenSource;
+use crate::config::Settings;
+use crate::functions::{self, App};
+use crate::host::InvocationResponse;
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use serde_json::json;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use warp::http::StatusCode;
+use warp::{Filter, Reply};
+
+/// The largest invocation payload read: a 256 KiB Service Bus message, JSON-escaped twice
+/// by the host, stays well below it.
+const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
+
+pub struct Application {
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+}
+
+impl Application {
+    /// Binds `127.0.0.1:{settings.port}` and builds the one credential and Graph client.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let tokens = TokenSource::from_settings(&settings).map_err(|e| anyhow::anyhow!("Failed to set up {}: {e}", settings.auth.describe()))?;
+        let graph = crate::graph::GraphClient::new(&settings, tokens)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
+            .await
+            .map_err(|e| anyhow::anyhow!("Failed to listen on 127.0.0.1:{}: {e}", settings.port))?;
+        Ok(Self {
+            app: Arc::new(App { settings, graph }),
+            listener,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.app.settings
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+        warp::serve(routes(self.app)).incoming(self.listener).graceful(shutdown).run().await;
+    }
+}
+
+pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+    // Readiness: the host polls `GET /` until anything answers.
+    let ready = warp::get().and(warp::path::end()).map(|| warp::reply().into_response());
+    let invoke = warp::post()
+        .and(warp::path::param::<String>())
+        .and(warp::path::end())
+        .and(warp::header::optional::<String>("x-azure-functions-invocationid"))
+        .and(warp::body::stream())
+        .then(move |function: String, invocation_id: Option<String>, body| {
+            let app = app.clone();
+            async move { invoke(app, function, invocation_id, body).await.into_response() }
+        });
+    let other = warp::any().map(|| {
+        InvocationResponse::failed(StatusCode::NOT_FOUND, json!({"code": "notFound", "message": "POST /{FunctionName} with an invocation payload"}))
+            .into_response()
+    });
+    ready.or(invoke).unify().or(other).unify()
+}
+
+async fn invoke(
+    app: Arc<App>,
+    function: String,
+    invocation_id: Option<String>,
+    body: impl Stream<Item = Result<impl Buf, warp::Error>> + Send + Unpin,
+) -> InvocationResponse {
+    let payload = match read_capped(body, MAX_PAYLOAD_BYTES).await {
+        Ok(payload) => payload,
+        Err(message) => {
+            return InvocationResponse::failed(StatusCode::PAYLOAD_TOO_LARGE, json!({"code": "payloadTooLarge", "message": message}));
+        }
+    };
+    // Run on its own task so that even a bug that panics answers with a complete response.
+    let task = tokio::spawn(async move { functions::invoke(&app, &function, invocation_id.as_deref(), &payload).await });
+    match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "invocation task failed");
+            InvocationResponse::failed(StatusCode::INTERNAL_SERVER_ERROR, json!({"code": "internalError", "message": "the handler failed; see its stderr"}))
+        }
+    }
+}
+
+/// Reads a (possibly chunked) body, refusing more than `limit` bytes.
+async fn read_capped(
+    mut body: impl Stream<Item = Result<impl Buf, warp::Error>> + Unpin,
+    limit: usize,
+) -> Result<Bytes, String> {
+    let mut collected = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|e| format!("the invocation payload could not be read: {e}"))?;
+        if collected.len() + chunk.remaining() > limit {
+            return Err(format!("the invocation payload is larger than {} MiB", limit / (1024 * 1024)));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            collected.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(collected.freeze())
+}
