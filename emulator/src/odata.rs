@@ -114,16 +114,16 @@ pub fn select(query: &Query, mut item: Value) -> Value {
 }
 
 /// How one collection answer is cut into pages.
-pub struct Paging<'a> {
+pub struct Paging {
     /// Absolute URL of the collection, without a query: the stem of the next link.
-    pub collection_url: &'a str,
+    pub collection_url: String,
     pub context: String,
     pub page_size: usize,
     /// Serve an empty first page that links to the real first page (a legal Graph answer).
     pub empty_first_page: bool,
 }
 
-impl Paging<'_> {
+impl Paging {
     pub fn page(&self, query: &Query, items: Vec<Value>) -> Result<Value, GraphError> {
         let token = query.get("$skiptoken");
         let next_link = |offset: usize| {
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn pages_link_to_the_next_until_the_last() {
         let paging = Paging {
-            collection_url: "http://127.0.0.1:1/v1.0/x",
+            collection_url: "http://127.0.0.1:1/v1.0/x".into(),
             context: "ctx".into(),
             page_size: 2,
             empty_first_page: false,

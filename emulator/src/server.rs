@@ -37,9 +37,9 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn paging(&self, context: &str) -> Paging<'_> {
+    pub fn paging(&self, context: &str) -> Paging {
         Paging {
-            collection_url: self.path,
+            collection_url: format!("{}{}", self.emulator.base_url, self.path),
             context: format!("{}/{}/$metadata#{context}", self.emulator.base_url, self.version),
             page_size: self.emulator.settings.page_size,
             empty_first_page: self.empty_first_page,
@@ -226,6 +226,11 @@ fn injected_status(status: u16, retry_after: u64) -> GraphError {
         503 => GraphError::new(503, "ServiceUnavailable", "The service is temporarily unavailable.")
             .with_retry_after(retry_after),
         504 => GraphError::new(504, "GatewayTimeout", "The gateway timed out."),
+        400 => GraphError::bad_request("Injected fault: bad request."),
+        401 => GraphError::new(401, "InvalidAuthenticationToken", "Access token validation failure."),
+        403 => GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+        404 => GraphError::new(404, "ResourceNotFound", "Injected fault: not found."),
+        other if other < 500 => GraphError::new(other, "BadRequest", "Injected fault."),
         other => GraphError::new(other, "InternalServerError", "An internal server error occurred."),
     }
 }

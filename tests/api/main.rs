@@ -1,0 +1,9 @@
+//! Black-box tests: the real handler binary, started as the Functions host starts it, and
+//! the Graph emulator on loopback; every request is built as HOST-PROTOCOL.md describes.
+mod helpers;
+
+mod access_request;
+mod graph_client;
+mod host_protocol;
+mod list_in_progress;
+mod resume_task;
