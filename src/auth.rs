@@ -11,8 +11,9 @@ use crate::config::{Auth, Cloud, Settings};
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_core::http::{ClientOptions, RetryOptions};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    UserAssignedId,
 };
 use std::sync::{Arc, RwLock};
 
@@ -35,7 +36,10 @@ impl TokenSource {
         let auth = settings.auth.clone();
         let cloud = settings.cloud;
         let secret = std::env::var("AZURE_CLIENT_SECRET").unwrap_or_default();
-        Self::new(cloud.scope(), Box::new(move || credential(&auth, cloud, &secret)))
+        Self::new(
+            cloud.scope(),
+            Box::new(move || credential(&auth, cloud, &secret)),
+        )
     }
 
     /// A token source over any credential factory (tests use their own credentials).
@@ -95,14 +99,22 @@ fn client_options(cloud: Cloud) -> ClientOptions {
     }
 }
 
-fn credential(auth: &Auth, cloud: Cloud, secret: &str) -> azure_core::Result<Arc<dyn TokenCredential>> {
+fn credential(
+    auth: &Auth,
+    cloud: Cloud,
+    secret: &str,
+) -> azure_core::Result<Arc<dyn TokenCredential>> {
     Ok(match auth {
-        Auth::ManagedIdentity { client_id } => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-            user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
-            client_options: client_options(cloud),
-            ..Default::default()
-        }))?,
-        Auth::ClientSecret { tenant_id, client_id } => ClientSecretCredential::new(
+        Auth::ManagedIdentity { client_id } => {
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
+                client_options: client_options(cloud),
+            }))?
+        }
+        Auth::ClientSecret {
+            tenant_id,
+            client_id,
+        } => ClientSecretCredential::new(
             tenant_id,
             client_id.clone(),
             Secret::new(secret.to_string()),

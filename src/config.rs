@@ -19,7 +19,12 @@ impl Env {
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     /// The value, or `None` when unset or blank.
@@ -94,16 +99,27 @@ impl ApiVersion {
 /// How the app authenticates to Graph, after `auto` has been resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
-    ManagedIdentity { client_id: Option<String> },
-    ClientSecret { tenant_id: String, client_id: String },
-    AzureCli { tenant_id: Option<String> },
+    ManagedIdentity {
+        client_id: Option<String>,
+    },
+    ClientSecret {
+        tenant_id: String,
+        client_id: String,
+    },
+    AzureCli {
+        tenant_id: Option<String>,
+    },
 }
 
 impl Auth {
     pub fn describe(&self) -> String {
         match self {
-            Auth::ManagedIdentity { client_id: None } => "managed identity (system-assigned)".into(),
-            Auth::ManagedIdentity { client_id: Some(id) } => format!("managed identity (user-assigned, client id {id})"),
+            Auth::ManagedIdentity { client_id: None } => {
+                "managed identity (system-assigned)".into()
+            }
+            Auth::ManagedIdentity {
+                client_id: Some(id),
+            } => format!("managed identity (user-assigned, client id {id})"),
             Auth::ClientSecret { client_id, .. } => format!("client secret (app {client_id})"),
             Auth::AzureCli { .. } => "Azure CLI (local development)".into(),
         }
@@ -136,12 +152,21 @@ impl Settings {
             api_version: match env.get("GRAPH_API_VERSION") {
                 None | Some("v1.0") => ApiVersion::V1,
                 Some("beta") => ApiVersion::Beta,
-                Some(other) => return Err(invalid("GRAPH_API_VERSION", format!("'{other}' is not one of v1.0, beta"))),
+                Some(other) => {
+                    return Err(invalid(
+                        "GRAPH_API_VERSION",
+                        format!("'{other}' is not one of v1.0, beta"),
+                    ))
+                }
             },
             auth: parse_auth(env)?,
             retry_budget: parse_duration(env, "GRAPH_RETRY_BUDGET", "60s")?,
-            resume_source: env.get("RESUME_SOURCE").unwrap_or("resume-handler").to_string(),
-            allowed_workflow_ids: id_list(env, "ALLOWED_WORKFLOW_IDS")?.map(|ids| ids.into_iter().collect()),
+            resume_source: env
+                .get("RESUME_SOURCE")
+                .unwrap_or("resume-handler")
+                .to_string(),
+            allowed_workflow_ids: id_list(env, "ALLOWED_WORKFLOW_IDS")?
+                .map(|ids| ids.into_iter().collect()),
             list_workflow_ids: id_list(env, "LIST_IN_PROGRESS_WORKFLOW_IDS")?,
             stale_after: parse_duration(env, "STALE_AFTER", "1h")?,
             max_concurrency: match env.get("GRAPH_MAX_CONCURRENCY") {
@@ -150,7 +175,12 @@ impl Settings {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=64).contains(n))
-                    .ok_or_else(|| invalid("GRAPH_MAX_CONCURRENCY", format!("'{text}' is not a whole number from 1 to 64")))?,
+                    .ok_or_else(|| {
+                        invalid(
+                            "GRAPH_MAX_CONCURRENCY",
+                            format!("'{text}' is not a whole number from 1 to 64"),
+                        )
+                    })?,
             },
         })
     }
@@ -167,15 +197,16 @@ impl Settings {
 }
 
 fn parse_port(env: &Env) -> Result<u16, ConfigError> {
-    let (setting, text) = match (env.get("FUNCTIONS_CUSTOMHANDLER_PORT"), env.get("FUNCTIONS_HTTPWORKER_PORT")) {
+    let (setting, text) = match (
+        env.get("FUNCTIONS_CUSTOMHANDLER_PORT"),
+        env.get("FUNCTIONS_HTTPWORKER_PORT"),
+    ) {
         (Some(port), _) => ("FUNCTIONS_CUSTOMHANDLER_PORT", port),
         (None, Some(port)) => ("FUNCTIONS_HTTPWORKER_PORT", port),
-        (None, None) => {
-            return Err(invalid(
-                "FUNCTIONS_CUSTOMHANDLER_PORT",
-                "not set: the Functions host sets it; to run the handler alone, set it to a free port",
-            ))
-        }
+        (None, None) => return Err(invalid(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            "not set: the Functions host sets it; to run the handler alone, set it to a free port",
+        )),
     };
     text.parse::<u16>()
         .ok()
@@ -184,12 +215,19 @@ fn parse_port(env: &Env) -> Result<u16, ConfigError> {
 }
 
 fn parse_cloud(env: &Env) -> Result<Cloud, ConfigError> {
-    match env.get("GRAPH_CLOUD").map(str::to_ascii_lowercase).as_deref() {
+    match env
+        .get("GRAPH_CLOUD")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("global") => Ok(Cloud::Global),
         Some("usgov") => Ok(Cloud::UsGov),
         Some("usgovdod") => Ok(Cloud::UsGovDod),
         Some("china") => Ok(Cloud::China),
-        Some(other) => Err(invalid("GRAPH_CLOUD", format!("'{other}' is not one of global, usgov, usgovdod, china"))),
+        Some(other) => Err(invalid(
+            "GRAPH_CLOUD",
+            format!("'{other}' is not one of global, usgov, usgovdod, china"),
+        )),
     }
 }
 
@@ -197,9 +235,17 @@ fn parse_base_url(env: &Env, cloud: Cloud) -> Result<Url, ConfigError> {
     let Some(text) = env.get("GRAPH_BASE_URL") else {
         return Ok(Url::parse(cloud.graph_root()).expect("cloud roots are valid URLs"));
     };
-    let url = Url::parse(text).map_err(|e| invalid("GRAPH_BASE_URL", format!("'{text}' is not a URL ({e})")))?;
-    if url.query().is_some() || url.fragment().is_some() || url.username() != "" || url.password().is_some() {
-        return Err(invalid("GRAPH_BASE_URL", "must be a plain root URL, without credentials, query or fragment"));
+    let url = Url::parse(text)
+        .map_err(|e| invalid("GRAPH_BASE_URL", format!("'{text}' is not a URL ({e})")))?;
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || url.username() != ""
+        || url.password().is_some()
+    {
+        return Err(invalid(
+            "GRAPH_BASE_URL",
+            "must be a plain root URL, without credentials, query or fragment",
+        ));
     }
     match url.scheme() {
         "https" => Ok(url),
@@ -225,12 +271,19 @@ fn parse_auth(env: &Env) -> Result<Auth, ConfigError> {
             .map(|_| Auth::ManagedIdentity { client_id: client_id.clone() })
             .ok_or_else(|| invalid("GRAPH_AUTH", "managed-identity needs IDENTITY_ENDPOINT and IDENTITY_HEADER (set by App Service, or the emulator locally)"))
     };
-    let secret = || match (env.get("AZURE_TENANT_ID"), &client_id, env.get("AZURE_CLIENT_SECRET")) {
+    let secret = || match (
+        env.get("AZURE_TENANT_ID"),
+        &client_id,
+        env.get("AZURE_CLIENT_SECRET"),
+    ) {
         (Some(tenant), Some(client), Some(_)) => Ok(Auth::ClientSecret {
             tenant_id: tenant.to_string(),
             client_id: client.clone(),
         }),
-        _ => Err(invalid("GRAPH_AUTH", "client-secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET")),
+        _ => Err(invalid(
+            "GRAPH_AUTH",
+            "client-secret needs AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+        )),
     };
     let in_azure = env.get("WEBSITE_INSTANCE_ID").is_some();
     let cli = || {
@@ -242,7 +295,11 @@ fn parse_auth(env: &Env) -> Result<Auth, ConfigError> {
             })
         }
     };
-    match env.get("GRAPH_AUTH").map(str::to_ascii_lowercase).as_deref() {
+    match env
+        .get("GRAPH_AUTH")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("managed-identity") => managed(),
         Some("client-secret") => secret(),
         Some("azure-cli") => cli(),
@@ -257,22 +314,41 @@ fn parse_auth(env: &Env) -> Result<Auth, ConfigError> {
                 cli()
             }
         }
-        Some(other) => Err(invalid("GRAPH_AUTH", format!("'{other}' is not one of managed-identity, client-secret, azure-cli, auto"))),
+        Some(other) => Err(invalid(
+            "GRAPH_AUTH",
+            format!("'{other}' is not one of managed-identity, client-secret, azure-cli, auto"),
+        )),
     }
 }
 
-fn parse_duration(env: &Env, setting: &'static str, default: &str) -> Result<Duration, ConfigError> {
+fn parse_duration(
+    env: &Env,
+    setting: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
     let text = env.get(setting).unwrap_or(default);
     humantime::parse_duration(text)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| invalid(setting, format!("'{text}' is not a duration such as 45s, 90m, 1h, 2h30m")))
+        .ok_or_else(|| {
+            invalid(
+                setting,
+                format!("'{text}' is not a duration such as 45s, 90m, 1h, 2h30m"),
+            )
+        })
 }
 
 /// A comma-separated list of ids, whitespace trimmed; each must be a valid id.
 fn id_list(env: &Env, setting: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
-    let Some(text) = env.get(setting) else { return Ok(None) };
-    let ids: Vec<String> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let Some(text) = env.get(setting) else {
+        return Ok(None);
+    };
+    let ids: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     for id in &ids {
         crate::domain::ResourceId::parse_str(setting, id)
             .map_err(|e| invalid(setting, format!("'{id}': {}", e.message)))?;
@@ -285,7 +361,10 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let mut all = vec![("FUNCTIONS_CUSTOMHANDLER_PORT", "7000"), ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token")];
+        let mut all = vec![
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "7000"),
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token"),
+        ];
         all.extend_from_slice(pairs);
         Settings::from_env(&Env::from_pairs(all))
     }
@@ -294,7 +373,10 @@ mod tests {
     fn defaults_follow_the_spec() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.cloud, Cloud::Global);
-        assert_eq!(s.graph_versioned_root().as_str(), "https://graph.microsoft.com/v1.0");
+        assert_eq!(
+            s.graph_versioned_root().as_str(),
+            "https://graph.microsoft.com/v1.0"
+        );
         assert_eq!(s.retry_budget, Duration::from_secs(60));
         assert_eq!(s.stale_after, Duration::from_secs(3600));
         assert_eq!(s.max_concurrency, 8);
@@ -305,7 +387,11 @@ mod tests {
 
     #[test]
     fn the_port_falls_back_to_the_http_worker_port_and_is_required() {
-        let s = Settings::from_env(&Env::from_pairs([("FUNCTIONS_HTTPWORKER_PORT", "7001"), ("IDENTITY_ENDPOINT", "x")])).unwrap();
+        let s = Settings::from_env(&Env::from_pairs([
+            ("FUNCTIONS_HTTPWORKER_PORT", "7001"),
+            ("IDENTITY_ENDPOINT", "x"),
+        ]))
+        .unwrap();
         assert_eq!(s.port, 7001);
         let err = Settings::from_env(&Env::from_pairs([("IDENTITY_ENDPOINT", "x")])).unwrap_err();
         assert_eq!(err.setting, "FUNCTIONS_CUSTOMHANDLER_PORT");
@@ -314,22 +400,46 @@ mod tests {
     #[test]
     fn each_cloud_has_its_graph_root_and_scope() {
         let s = settings(&[("GRAPH_CLOUD", "usgovdod"), ("GRAPH_API_VERSION", "beta")]).unwrap();
-        assert_eq!(s.graph_versioned_root().as_str(), "https://dod-graph.microsoft.us/beta");
+        assert_eq!(
+            s.graph_versioned_root().as_str(),
+            "https://dod-graph.microsoft.us/beta"
+        );
         assert_eq!(s.cloud.scope(), "https://dod-graph.microsoft.us/.default");
         assert_eq!(Cloud::China.authority(), "https://login.chinacloudapi.cn");
-        assert_eq!(settings(&[("GRAPH_CLOUD", "mars")]).unwrap_err().setting, "GRAPH_CLOUD");
+        assert_eq!(
+            settings(&[("GRAPH_CLOUD", "mars")]).unwrap_err().setting,
+            "GRAPH_CLOUD"
+        );
     }
 
     #[test]
     fn plain_http_is_allowed_only_for_loopback() {
-        for ok in ["http://127.0.0.1:7070", "http://localhost:7070/", "http://[::1]:7070", "https://graph.example"] {
+        for ok in [
+            "http://127.0.0.1:7070",
+            "http://localhost:7070/",
+            "http://[::1]:7070",
+            "https://graph.example",
+        ] {
             assert!(settings(&[("GRAPH_BASE_URL", ok)]).is_ok(), "{ok}");
         }
-        for bad in ["http://10.0.0.5:7070", "http://graph.microsoft.com", "ftp://x", "https://u:p@host", "not a url"] {
-            assert_eq!(settings(&[("GRAPH_BASE_URL", bad)]).unwrap_err().setting, "GRAPH_BASE_URL", "{bad}");
+        for bad in [
+            "http://10.0.0.5:7070",
+            "http://graph.microsoft.com",
+            "ftp://x",
+            "https://u:p@host",
+            "not a url",
+        ] {
+            assert_eq!(
+                settings(&[("GRAPH_BASE_URL", bad)]).unwrap_err().setting,
+                "GRAPH_BASE_URL",
+                "{bad}"
+            );
         }
         let s = settings(&[("GRAPH_BASE_URL", "http://127.0.0.1:7070/")]).unwrap();
-        assert_eq!(s.graph_versioned_root().as_str(), "http://127.0.0.1:7070/v1.0");
+        assert_eq!(
+            s.graph_versioned_root().as_str(),
+            "http://127.0.0.1:7070/v1.0"
+        );
     }
 
     #[test]
@@ -339,28 +449,74 @@ mod tests {
             all.extend_from_slice(pairs);
             Settings::from_env(&Env::from_pairs(all)).map(|s| s.auth)
         };
-        assert_eq!(env(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_SECRET", "s")]).unwrap(),
-            Auth::ClientSecret { tenant_id: "t".into(), client_id: "c".into() });
+        assert_eq!(
+            env(&[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "s")
+            ])
+            .unwrap(),
+            Auth::ClientSecret {
+                tenant_id: "t".into(),
+                client_id: "c".into()
+            }
+        );
         assert_eq!(env(&[]).unwrap(), Auth::AzureCli { tenant_id: None });
-        assert_eq!(env(&[("WEBSITE_INSTANCE_ID", "abc")]).unwrap_err().setting, "GRAPH_AUTH");
-        assert_eq!(env(&[("GRAPH_AUTH", "azure-cli"), ("WEBSITE_INSTANCE_ID", "abc")]).unwrap_err().setting, "GRAPH_AUTH");
-        assert_eq!(env(&[("GRAPH_AUTH", "client-secret")]).unwrap_err().setting, "GRAPH_AUTH");
-        assert_eq!(env(&[("IDENTITY_ENDPOINT", "x"), ("AZURE_CLIENT_ID", "c")]).unwrap(),
-            Auth::ManagedIdentity { client_id: Some("c".into()) });
+        assert_eq!(
+            env(&[("WEBSITE_INSTANCE_ID", "abc")]).unwrap_err().setting,
+            "GRAPH_AUTH"
+        );
+        assert_eq!(
+            env(&[("GRAPH_AUTH", "azure-cli"), ("WEBSITE_INSTANCE_ID", "abc")])
+                .unwrap_err()
+                .setting,
+            "GRAPH_AUTH"
+        );
+        assert_eq!(
+            env(&[("GRAPH_AUTH", "client-secret")]).unwrap_err().setting,
+            "GRAPH_AUTH"
+        );
+        assert_eq!(
+            env(&[("IDENTITY_ENDPOINT", "x"), ("AZURE_CLIENT_ID", "c")]).unwrap(),
+            Auth::ManagedIdentity {
+                client_id: Some("c".into())
+            }
+        );
     }
 
     #[test]
     fn durations_lists_and_concurrency_are_validated() {
-        let s = settings(&[("STALE_AFTER", "2h30m"), ("GRAPH_RETRY_BUDGET", "45s"),
-            ("LIST_IN_PROGRESS_WORKFLOW_IDS", " a , b ,"), ("ALLOWED_WORKFLOW_IDS", "wf-1")]).unwrap();
+        let s = settings(&[
+            ("STALE_AFTER", "2h30m"),
+            ("GRAPH_RETRY_BUDGET", "45s"),
+            ("LIST_IN_PROGRESS_WORKFLOW_IDS", " a , b ,"),
+            ("ALLOWED_WORKFLOW_IDS", "wf-1"),
+        ])
+        .unwrap();
         assert_eq!(s.stale_after, Duration::from_secs(9000));
         assert_eq!(s.retry_budget, Duration::from_secs(45));
         assert_eq!(s.list_workflow_ids.unwrap(), ["a", "b"]);
         assert!(s.allowed_workflow_ids.unwrap().contains("wf-1"));
-        assert_eq!(settings(&[("STALE_AFTER", "soon")]).unwrap_err().setting, "STALE_AFTER");
-        assert_eq!(settings(&[("GRAPH_MAX_CONCURRENCY", "0")]).unwrap_err().setting, "GRAPH_MAX_CONCURRENCY");
-        assert_eq!(settings(&[("ALLOWED_WORKFLOW_IDS", "a/b")]).unwrap_err().setting, "ALLOWED_WORKFLOW_IDS");
+        assert_eq!(
+            settings(&[("STALE_AFTER", "soon")]).unwrap_err().setting,
+            "STALE_AFTER"
+        );
+        assert_eq!(
+            settings(&[("GRAPH_MAX_CONCURRENCY", "0")])
+                .unwrap_err()
+                .setting,
+            "GRAPH_MAX_CONCURRENCY"
+        );
+        assert_eq!(
+            settings(&[("ALLOWED_WORKFLOW_IDS", "a/b")])
+                .unwrap_err()
+                .setting,
+            "ALLOWED_WORKFLOW_IDS"
+        );
         let err = settings(&[("GRAPH_API_VERSION", "v2")]).unwrap_err();
-        assert_eq!(err.to_string(), "GRAPH_API_VERSION: 'v2' is not one of v1.0, beta");
+        assert_eq!(
+            err.to_string(),
+            "GRAPH_API_VERSION: 'v2' is not one of v1.0, beta"
+        );
     }
 }

@@ -24,7 +24,8 @@ pub struct Application {
 impl Application {
     /// Binds `127.0.0.1:{settings.port}` and builds the one credential and Graph client.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let tokens = TokenSource::from_settings(&settings).map_err(|e| anyhow::anyhow!("Failed to set up {}: {e}", settings.auth.describe()))?;
+        let tokens = TokenSource::from_settings(&settings)
+            .map_err(|e| anyhow::anyhow!("Failed to set up {}: {e}", settings.auth.describe()))?;
         let graph = crate::graph::GraphClient::new(&settings, tokens)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
             .await
@@ -36,30 +37,51 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn settings(&self) -> &Settings {
         &self.app.settings
     }
 
-    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
-        warp::serve(routes(self.app)).incoming(self.listener).graceful(shutdown).run().await;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        warp::serve(routes(self.app))
+            .incoming(self.listener)
+            .graceful(shutdown)
+            .run()
+            .await;
     }
 }
 
-pub fn routes(app: Arc<App>) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
+pub fn routes(
+    app: Arc<App>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = Infallible> + Clone {
     // Readiness: the host polls `GET /` until anything answers.
-    let ready = warp::get().and(warp::path::end()).map(|| warp::reply().into_response());
+    let ready = warp::get()
+        .and(warp::path::end())
+        .map(|| warp::reply().into_response());
     let invoke = warp::post()
         .and(warp::path::param::<String>())
         .and(warp::path::end())
-        .and(warp::header::optional::<String>("x-azure-functions-invocationid"))
+        .and(warp::header::optional::<String>(
+            "x-azure-functions-invocationid",
+        ))
         .and(warp::body::stream())
-        .then(move |function: String, invocation_id: Option<String>, body| {
-            let app = app.clone();
-            async move { invoke(app, function, invocation_id, body).await.into_response() }
-        });
+        .then(
+            move |function: String, invocation_id: Option<String>, body| {
+                let app = app.clone();
+                async move {
+                    invoke(app, function, invocation_id, body)
+                        .await
+                        .into_response()
+                }
+            },
+        );
     let other = warp::any().map(|| {
         InvocationResponse::failed(StatusCode::NOT_FOUND, json!({"code": "notFound", "message": "POST /{FunctionName} with an invocation payload"}))
             .into_response()
@@ -76,16 +98,24 @@ async fn invoke(
     let payload = match read_capped(body, MAX_PAYLOAD_BYTES).await {
         Ok(payload) => payload,
         Err(message) => {
-            return InvocationResponse::failed(StatusCode::PAYLOAD_TOO_LARGE, json!({"code": "payloadTooLarge", "message": message}));
+            return InvocationResponse::failed(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"code": "payloadTooLarge", "message": message}),
+            );
         }
     };
     // Run on its own task so that even a bug that panics answers with a complete response.
-    let task = tokio::spawn(async move { functions::invoke(&app, &function, invocation_id.as_deref(), &payload).await });
+    let task = tokio::spawn(async move {
+        functions::invoke(&app, &function, invocation_id.as_deref(), &payload).await
+    });
     match task.await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "invocation task failed");
-            InvocationResponse::failed(StatusCode::INTERNAL_SERVER_ERROR, json!({"code": "internalError", "message": "the handler failed; see its stderr"}))
+            InvocationResponse::failed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"code": "internalError", "message": "the handler failed; see its stderr"}),
+            )
         }
     }
 }
@@ -97,9 +127,13 @@ async fn read_capped(
 ) -> Result<Bytes, String> {
     let mut collected = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|e| format!("the invocation payload could not be read: {e}"))?;
+        let mut chunk =
+            chunk.map_err(|e| format!("the invocation payload could not be read: {e}"))?;
         if collected.len() + chunk.remaining() > limit {
-            return Err(format!("the invocation payload is larger than {} MiB", limit / (1024 * 1024)));
+            return Err(format!(
+                "the invocation payload is larger than {} MiB",
+                limit / (1024 * 1024)
+            ));
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();

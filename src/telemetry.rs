@@ -5,8 +5,11 @@ use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let writer = std::io::stderr.with_max_level(Level::WARN).or_else(std::io::stdout);
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info,azure_core=warn,azure_identity=warn"));
+    let writer = std::io::stderr
+        .with_max_level(Level::WARN)
+        .or_else(std::io::stdout);
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,azure_core=warn,azure_identity=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

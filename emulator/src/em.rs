@@ -20,7 +20,9 @@ const STAGE_TYPE_PREFIX: &str = "microsoft.graph.accessPackageCustomExtensionSta
 pub fn route(call: &Call, rest: &[&str]) -> Outcome {
     let (collection, rest) = match rest {
         ["assignmentRequests", rest @ ..] => ("assignmentRequests", rest),
-        ["accessPackageAssignmentRequests", rest @ ..] if call.is_beta() => ("accessPackageAssignmentRequests", rest),
+        ["accessPackageAssignmentRequests", rest @ ..] if call.is_beta() => {
+            ("accessPackageAssignmentRequests", rest)
+        }
         [first, ..] => return Err(unknown_segment(first)),
         [] => return Err(unknown_segment("entitlementManagement")),
     };
@@ -33,7 +35,11 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
         }
         ([id, "resume"], &Method::POST) => resume(call, id),
         ([.., last], _) => Err(unknown_segment(last)),
-        ([], _) => Err(GraphError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.")),
+        ([], _) => Err(GraphError::new(
+            405,
+            "MethodNotAllowed",
+            "The method is not allowed for this resource.",
+        )),
     }
 }
 
@@ -47,12 +53,17 @@ fn list(call: &Call, collection: &str) -> Outcome {
         .filter(|v| filter.matches(v))
         .map(|v| select(&call.query, v))
         .collect();
-    call.paging(&format!("identityGovernance/entitlementManagement/{collection}"))
-        .page(&call.query, items)
-        .map(Answer::Json)
+    call.paging(&format!(
+        "identityGovernance/entitlementManagement/{collection}"
+    ))
+    .page(&call.query, items)
+    .map(Answer::Json)
 }
 
-fn find<'t>(requests: &'t [AssignmentRequest], id: &str) -> Result<&'t AssignmentRequest, GraphError> {
+fn find<'t>(
+    requests: &'t [AssignmentRequest],
+    id: &str,
+) -> Result<&'t AssignmentRequest, GraphError> {
     requests
         .iter()
         .find(|r| r.id == id)
@@ -72,7 +83,10 @@ fn parse_callback(body: &serde_json::Map<String, Value>) -> Result<Callback, Gra
         .get("data")
         .and_then(Value::as_object)
         .ok_or_else(|| GraphError::bad_request("The 'data' property is required."))?;
-    let data_type = data.get("@odata.type").and_then(Value::as_str).unwrap_or_default();
+    let data_type = data
+        .get("@odata.type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if data_type.trim_start_matches('#') != CALLBACK_DATA_TYPE {
         return Err(GraphError::bad_request(format!(
             "'data.@odata.type' must be '{CALLBACK_DATA_TYPE}'."
@@ -82,7 +96,9 @@ fn parse_callback(body: &serde_json::Map<String, Value>) -> Result<Callback, Gra
         .get("stage")
         .and_then(Value::as_str)
         .and_then(|s| STAGES.into_iter().find(|v| v.eq_ignore_ascii_case(s)))
-        .ok_or_else(|| GraphError::bad_request("'data.stage' is not a stage that waits for a callback."))?;
+        .ok_or_else(|| {
+            GraphError::bad_request("'data.stage' is not a stage that waits for a callback.")
+        })?;
     let type_stage = body
         .get("type")
         .and_then(Value::as_str)
@@ -96,9 +112,14 @@ fn parse_callback(body: &serde_json::Map<String, Value>) -> Result<Callback, Gra
         .get("customExtensionStageInstanceId")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| GraphError::bad_request("'data.customExtensionStageInstanceId' is required."))?
+        .ok_or_else(|| {
+            GraphError::bad_request("'data.customExtensionStageInstanceId' is required.")
+        })?
         .to_string();
-    let state = data.get("state").and_then(Value::as_str).unwrap_or_default();
+    let state = data
+        .get("state")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     Ok(Callback {
         stage,
         instance_id,
@@ -114,7 +135,12 @@ fn resume(call: &Call, id: &str) -> Outcome {
     let body = call.json_body()?;
     let callback = parse_callback(&body)?;
     let settings = &call.emulator.settings;
-    if callback.denied && !settings.deny_stages.iter().any(|s| s.eq_ignore_ascii_case(callback.stage)) {
+    if callback.denied
+        && !settings
+            .deny_stages
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(callback.stage))
+    {
         return Err(GraphError::bad_request(format!(
             "A request cannot be denied at the {} stage.",
             callback.stage
@@ -127,9 +153,8 @@ fn resume(call: &Call, id: &str) -> Outcome {
         .position(|r| r.id == id)
         .ok_or_else(|| GraphError::not_found("accessPackageAssignmentRequest", id))?;
     let request = &mut tenant.assignment_requests[index];
-    let not_waiting = |why: String| {
-        GraphError::new(settings.not_waiting.status, &settings.not_waiting.code, why)
-    };
+    let not_waiting =
+        |why: String| GraphError::new(settings.not_waiting.status, &settings.not_waiting.code, why);
     if request.status != "WaitingForCallback" {
         return Err(not_waiting(format!(
             "The request '{id}' is not waiting for a callback; its status is '{}'.",
@@ -192,4 +217,3 @@ pub fn request_json(request: &AssignmentRequest) -> Value {
         "justification": null,
     })
 }
-

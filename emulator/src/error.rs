@@ -24,7 +24,11 @@ impl GraphError {
     }
 
     pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(404, "ResourceNotFound", format!("{what} '{id}' was not found."))
+        Self::new(
+            404,
+            "ResourceNotFound",
+            format!("{what} '{id}' was not found."),
+        )
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -48,8 +52,8 @@ impl GraphError {
                 }
             }
         });
-        let mut response = warp::reply::with_status(warp::reply::json(&body), self.status)
-            .into_response_inner();
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response_inner();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -85,7 +89,11 @@ impl Correlation {
         if let Ok(value) = HeaderValue::from_str(&self.client_request_id) {
             headers.insert("client-request-id", value);
         }
-        headers.insert("date", HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now())).expect("http date is ASCII"));
+        headers.insert(
+            "date",
+            HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
+                .expect("http date is ASCII"),
+        );
     }
 }
 

@@ -75,10 +75,9 @@ impl Fault {
                 .split_once('=')
                 .ok_or_else(|| format!("fault option '{option}' is not key=value"))?;
             let number = || {
-                value
-                    .trim()
-                    .parse::<u64>()
-                    .map_err(|_| format!("fault option '{key}' needs a whole number, not '{value}'"))
+                value.trim().parse::<u64>().map_err(|_| {
+                    format!("fault option '{key}' needs a whole number, not '{value}'")
+                })
             };
             match key.trim() {
                 "match" => fault.path_contains = Some(value.to_string()),
@@ -160,9 +159,13 @@ mod tests {
 
     #[test]
     fn a_bad_fault_spec_is_refused_with_the_reason() {
-        assert!(Fault::parse("302").unwrap_err().contains("unknown fault kind"));
+        assert!(Fault::parse("302")
+            .unwrap_err()
+            .contains("unknown fault kind"));
         assert!(Fault::parse("429:times=x").unwrap_err().contains("times"));
-        assert!(Fault::parse("429:colour=red").unwrap_err().contains("colour"));
+        assert!(Fault::parse("429:colour=red")
+            .unwrap_err()
+            .contains("colour"));
     }
 
     #[test]

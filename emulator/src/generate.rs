@@ -112,10 +112,19 @@ impl SplitMix {
 }
 
 const REGULAR_TASKS: [(&str, &str); 4] = [
-    ("Enable User Account", "6fc52c9d-398b-4305-9763-15f42c1676fc"),
+    (
+        "Enable User Account",
+        "6fc52c9d-398b-4305-9763-15f42c1676fc",
+    ),
     ("Add User To Groups", "22085229-5809-45e8-97fd-270d28d66910"),
-    ("Remove all licenses for user", "8fa97d28-3e52-4985-b3a9-a1126f9b8b4e"),
-    ("Remove user from all Teams", "81f7b200-2816-4b3b-8c5d-dc556f07b024"),
+    (
+        "Remove all licenses for user",
+        "8fa97d28-3e52-4985-b3a9-a1126f9b8b4e",
+    ),
+    (
+        "Remove user from all Teams",
+        "81f7b200-2816-4b3b-8c5d-dc556f07b024",
+    ),
 ];
 const TIMEOUTS: [&str; 3] = ["PT1H", "PT30M", "PT3H"];
 const EM_STAGES: [&str; 2] = ["assignmentRequestCreated", "assignmentRequestApproved"];
@@ -150,7 +159,11 @@ fn generate_workflow(
     rng: &mut SplitMix,
 ) -> Workflow {
     let id = rng.guid();
-    let category = if index % 2 == 0 { "leaver" } else { "joiner" };
+    let category = if index.is_multiple_of(2) {
+        "leaver"
+    } else {
+        "joiner"
+    };
     let tasks: Vec<Task> = (0..spec.tasks)
         .map(|t| {
             let custom = t < spec.custom_tasks;
@@ -161,7 +174,11 @@ fn generate_workflow(
             };
             Task {
                 id: rng.guid(),
-                display_name: if custom { format!("{name} {}", t + 1) } else { name.to_string() },
+                display_name: if custom {
+                    format!("{name} {}", t + 1)
+                } else {
+                    name.to_string()
+                },
                 description: None,
                 category: category.to_string(),
                 task_definition_id: definition.to_string(),
@@ -217,7 +234,15 @@ fn generate_workflow(
         .collect();
     Workflow {
         id,
-        display_name: format!("{} workflow {}", if index % 2 == 0 { "Leaver" } else { "Joiner" }, index + 1),
+        display_name: format!(
+            "{} workflow {}",
+            if index.is_multiple_of(2) {
+                "Leaver"
+            } else {
+                "Joiner"
+            },
+            index + 1
+        ),
         description: None,
         category: category.into(),
         version: 1,
@@ -232,20 +257,37 @@ fn generate_workflow(
     }
 }
 
-fn generate_request(index: usize, extensions: &[CustomTaskExtension], rng: &mut SplitMix) -> AssignmentRequest {
-    let waiting = index % 2 == 0;
+fn generate_request(
+    index: usize,
+    extensions: &[CustomTaskExtension],
+    rng: &mut SplitMix,
+) -> AssignmentRequest {
+    let waiting = index.is_multiple_of(2);
     let stage = EM_STAGES[(index / 2) % EM_STAGES.len()];
     AssignmentRequest {
         id: rng.guid(),
-        status: if waiting { "WaitingForCallback" } else { "Delivered" }.into(),
+        status: if waiting {
+            "WaitingForCallback"
+        } else {
+            "Delivered"
+        }
+        .into(),
         state: if waiting { "submitted" } else { "delivered" }.into(),
         request_type: "userAdd".into(),
         created_date_time: Some(clock::ago(600)),
         custom_extension_callout_instances: vec![CalloutInstance {
             id: rng.guid(),
-            custom_extension_id: extensions.first().map(|e| e.id.clone()).unwrap_or_else(|| rng.guid()),
+            custom_extension_id: extensions
+                .first()
+                .map(|e| e.id.clone())
+                .unwrap_or_else(|| rng.guid()),
             stage: stage.into(),
-            status: if waiting { "waitingForCallback" } else { "callbackReceived" }.into(),
+            status: if waiting {
+                "waitingForCallback"
+            } else {
+                "callbackReceived"
+            }
+            .into(),
             detail: None,
             external_correlation_id: Some(rng.guid()),
         }],
@@ -267,24 +309,42 @@ pub fn demo() -> Tenant {
         requests: 4,
         seed: 2026,
     });
-    let statuses = ["inProgress", "completed", "failed", "inProgress", "queued", "canceled", "completedWithErrors"];
+    let statuses = [
+        "inProgress",
+        "completed",
+        "failed",
+        "inProgress",
+        "queued",
+        "canceled",
+        "completedWithErrors",
+    ];
     let mut n = 0;
     for workflow in &mut tenant.workflows {
         for upr in &mut workflow.user_processing_results {
             for result in &mut upr.task_processing_results {
-                if workflow.tasks.iter().any(|t| t.id == result.task_id && t.is_custom_extension()) {
+                if workflow
+                    .tasks
+                    .iter()
+                    .any(|t| t.id == result.task_id && t.is_custom_extension())
+                {
                     let status = statuses[n % statuses.len()];
                     n += 1;
                     result.processing_status = status.into();
                     if status == "inProgress" || status == "queued" {
                         result.completed_date_time = None;
+                        // Waiting from 5 minutes to about 1.5 hours: most fresh, some stale.
+                        result.started_date_time = Some(clock::ago(300 + n as i64 * 150));
                     }
                     if status == "failed" {
-                        result.failure_reason = Some("The custom task extension did not answer in time.".into());
+                        result.failure_reason =
+                            Some("The custom task extension did not answer in time.".into());
                     }
                 }
             }
-            let waiting = upr.task_processing_results.iter().any(|r| r.processing_status == "inProgress");
+            let waiting = upr
+                .task_processing_results
+                .iter()
+                .any(|r| r.processing_status == "inProgress");
             upr.processing_status = if waiting { "inProgress" } else { "completed" }.into();
         }
     }
@@ -300,12 +360,19 @@ mod tests {
 
     #[test]
     fn a_spec_parses_every_key_and_refuses_unknown_ones() {
-        let spec: GenerateSpec = "workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2,requests=0,seed=9"
-            .parse()
-            .unwrap();
-        assert_eq!((spec.workflows, spec.tasks, spec.custom_tasks, spec.users), (100, 25, 5, 100));
+        let spec: GenerateSpec =
+            "workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2,requests=0,seed=9"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            (spec.workflows, spec.tasks, spec.custom_tasks, spec.users),
+            (100, 25, 5, 100)
+        );
         assert_eq!(spec.seed, 9);
-        assert!("colour=red".parse::<GenerateSpec>().unwrap_err().contains("colour"));
+        assert!("colour=red"
+            .parse::<GenerateSpec>()
+            .unwrap_err()
+            .contains("colour"));
         assert!("inProgress=2".parse::<GenerateSpec>().is_err());
         assert!("tasks=2,customTasks=3".parse::<GenerateSpec>().is_err());
     }
@@ -320,7 +387,9 @@ mod tests {
 
     #[test]
     fn in_progress_one_makes_every_custom_task_result_resumable() {
-        let spec: GenerateSpec = "workflows=2,tasks=3,customTasks=2,users=4,inProgress=1".parse().unwrap();
+        let spec: GenerateSpec = "workflows=2,tasks=3,customTasks=2,users=4,inProgress=1"
+            .parse()
+            .unwrap();
         let tenant = generate(&spec);
         let waiting = tenant
             .workflows
@@ -342,10 +411,23 @@ mod tests {
             .flat_map(|u| &u.task_processing_results)
             .map(|r| r.processing_status.as_str())
             .collect();
-        for status in ["inProgress", "completed", "failed", "queued", "canceled", "completedWithErrors"] {
+        for status in [
+            "inProgress",
+            "completed",
+            "failed",
+            "queued",
+            "canceled",
+            "completedWithErrors",
+        ] {
             assert!(statuses.contains(status), "{status} missing");
         }
-        assert!(tenant.assignment_requests.iter().any(|r| r.status == "WaitingForCallback"));
-        assert!(tenant.assignment_requests.iter().any(|r| r.status == "Delivered"));
+        assert!(tenant
+            .assignment_requests
+            .iter()
+            .any(|r| r.status == "WaitingForCallback"));
+        assert!(tenant
+            .assignment_requests
+            .iter()
+            .any(|r| r.status == "Delivered"));
     }
 }

@@ -30,10 +30,17 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
     let post = call.method == Method::POST;
     match rest {
         ["workflows"] if get => list_workflows(call),
-        ["workflows", w] if get => with_workflow(call, w, |wf| Ok(json_of(call, workflow_json(wf)))),
+        ["workflows", w] if get => {
+            with_workflow(call, w, |wf| Ok(json_of(call, workflow_json(wf))))
+        }
         ["workflows", w, "tasks"] if get => with_workflow(call, w, |wf| {
             let items = wf.tasks.iter().map(task_json).collect();
-            page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/tasks"), items, &["id", "taskDefinitionId", "category"])
+            page(
+                call,
+                &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/tasks"),
+                items,
+                &["id", "taskDefinitionId", "category"],
+            )
         }),
         ["workflows", w, "tasks", t] if get => with_workflow(call, w, |wf| {
             let task = find_task(wf, t)?;
@@ -41,17 +48,32 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
         }),
         ["workflows", w, "runs"] if get => with_workflow(call, w, |wf| {
             let items = wf.runs.iter().map(|r| run_json(wf, r)).collect();
-            page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/runs"), items, &["id", "processingStatus"])
+            page(
+                call,
+                &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/runs"),
+                items,
+                &["id", "processingStatus"],
+            )
         }),
         ["workflows", w, "runs", run] if get => with_workflow(call, w, |wf| {
-            let found = wf.runs.iter().find(|r| r.id == *run).ok_or_else(|| GraphError::not_found("run", run))?;
+            let found = wf
+                .runs
+                .iter()
+                .find(|r| r.id == *run)
+                .ok_or_else(|| GraphError::not_found("run", run))?;
             Ok(json_of(call, run_json(wf, found)))
         }),
         ["workflows", w, "userProcessingResults"] if get => list_user_results(call, w, None),
-        ["workflows", w, "runs", run, "userProcessingResults"] if get => list_user_results(call, w, Some(run)),
+        ["workflows", w, "runs", run, "userProcessingResults"] if get => {
+            list_user_results(call, w, Some(run))
+        }
         ["workflows", w, "userProcessingResults", u] if get => get_user_result(call, w, None, u),
-        ["workflows", w, "runs", run, "userProcessingResults", u] if get => get_user_result(call, w, Some(run), u),
-        ["workflows", w, "tasks", t, "taskProcessingResults", tail @ ..] => task_results(call, w, Scope::Task(t), tail),
+        ["workflows", w, "runs", run, "userProcessingResults", u] if get => {
+            get_user_result(call, w, Some(run), u)
+        }
+        ["workflows", w, "tasks", t, "taskProcessingResults", tail @ ..] => {
+            task_results(call, w, Scope::Task(t), tail)
+        }
         ["workflows", w, "userProcessingResults", u, "taskProcessingResults", tail @ ..] => {
             task_results(call, w, Scope::User(u), tail)
         }
@@ -59,7 +81,11 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
             task_results(call, w, Scope::RunUser(run, u), tail)
         }
         ["customTaskExtensions", id] if get => get_custom_task_extension(call, id),
-        _ if !get && !post => Err(GraphError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.")),
+        _ if !get && !post => Err(GraphError::new(
+            405,
+            "MethodNotAllowed",
+            "The method is not allowed for this resource.",
+        )),
         [.., last] => Err(unknown_segment(last)),
         [] => Err(unknown_segment("lifecycleWorkflows")),
     }
@@ -75,20 +101,32 @@ fn task_results(call: &Call, w: &str, scope: Scope, tail: &[&str]) -> Outcome {
         }
         ([r, action], "POST") if RESUME_ACTIONS.contains(action) => resume(call, w, &scope, r),
         ([.., last], _) => Err(unknown_segment(last)),
-        ([], _) => Err(GraphError::new(405, "MethodNotAllowed", "The method is not allowed for this resource.")),
+        ([], _) => Err(GraphError::new(
+            405,
+            "MethodNotAllowed",
+            "The method is not allowed for this resource.",
+        )),
     }
 }
 
 fn list_workflows(call: &Call) -> Outcome {
     let tenant = call.emulator.read();
     let items = tenant.workflows.iter().map(workflow_json).collect();
-    page(call, "identityGovernance/lifecycleWorkflows/workflows", items, &["id", "category", "displayName"])
+    page(
+        call,
+        "identityGovernance/lifecycleWorkflows/workflows",
+        items,
+        &["id", "category", "displayName"],
+    )
 }
 
 fn list_user_results(call: &Call, w: &str, run: Option<&str>) -> Outcome {
     with_workflow(call, w, |wf| {
         if let Some(run) = run {
-            wf.runs.iter().find(|r| r.id == run).ok_or_else(|| GraphError::not_found("run", run))?;
+            wf.runs
+                .iter()
+                .find(|r| r.id == run)
+                .ok_or_else(|| GraphError::not_found("run", run))?;
         }
         let items = wf
             .user_processing_results
@@ -96,7 +134,14 @@ fn list_user_results(call: &Call, w: &str, run: Option<&str>) -> Outcome {
             .filter(|u| run.is_none_or(|run| u.run_id == run))
             .map(|u| user_result_json(wf, u))
             .collect();
-        page(call, &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/userProcessingResults"), items, &["id", "processingStatus"])
+        page(
+            call,
+            &format!(
+                "identityGovernance/lifecycleWorkflows/workflows('{w}')/userProcessingResults"
+            ),
+            items,
+            &["id", "processingStatus"],
+        )
     })
 }
 
@@ -145,8 +190,11 @@ fn list_task_results(call: &Call, w: &str, scope: &Scope) -> Outcome {
                 .collect()
         }
     };
-    let context = format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/taskProcessingResults");
-    call.paging(&context).page(&call.query, items).map(Answer::Json)
+    let context =
+        format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/taskProcessingResults");
+    call.paging(&context)
+        .page(&call.query, items)
+        .map(Answer::Json)
 }
 
 /// Finds a task processing result and checks that the path leads to it.
@@ -156,7 +204,14 @@ fn locate<'t>(
     w: &str,
     scope: &Scope,
     r: &str,
-) -> Result<(&'t Workflow, &'t UserProcessingResult, &'t TaskProcessingResult), GraphError> {
+) -> Result<
+    (
+        &'t Workflow,
+        &'t UserProcessingResult,
+        &'t TaskProcessingResult,
+    ),
+    GraphError,
+> {
     let wf = find_workflow(tenant, w)?;
     let not_found = || GraphError::not_found("taskProcessingResult", r);
     let (wi, ui, ri) = call.emulator.place_of(r).ok_or_else(not_found)?;
@@ -188,13 +243,22 @@ fn resume(call: &Call, w: &str, scope: &Scope, r: &str) -> Outcome {
         .ok_or_else(|| GraphError::bad_request("The 'data' property is required."))?
         .get("operationStatus")
         .and_then(Value::as_str)
-        .and_then(|s| ["completed", "failed"].into_iter().find(|v| v.eq_ignore_ascii_case(s)))
+        .and_then(|s| {
+            ["completed", "failed"]
+                .into_iter()
+                .find(|v| v.eq_ignore_ascii_case(s))
+        })
         .ok_or_else(|| {
             GraphError::bad_request("'data.operationStatus' must be 'completed' or 'failed'.")
         })?;
     for field in ["source", "type"] {
-        if body.get(field).is_some_and(|v| !v.is_string() && !v.is_null()) {
-            return Err(GraphError::bad_request(format!("'{field}' must be a string.")));
+        if body
+            .get(field)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
+            return Err(GraphError::bad_request(format!(
+                "'{field}' must be a string."
+            )));
         }
     }
     let place = {
@@ -223,7 +287,11 @@ fn resume(call: &Call, w: &str, scope: &Scope, r: &str) -> Outcome {
         result.failure_reason = Some("The custom task extension reported a failure.".into());
     }
     result.resumes.push(Value::Object(body));
-    if upr.task_processing_results.iter().all(|t| t.processing_status != "inProgress") {
+    if upr
+        .task_processing_results
+        .iter()
+        .all(|t| t.processing_status != "inProgress")
+    {
         upr.processing_status = "completed".into();
         upr.completed_date_time = Some(clock::now_rfc3339());
     }
@@ -238,34 +306,37 @@ fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
         .iter()
         .find(|e| e.id == id)
         .ok_or_else(|| GraphError::not_found("customTaskExtension", id))?;
-    Ok(json_of(call, json!({
-        "@odata.context": format!("{}/{}/$metadata#identityGovernance/lifecycleWorkflows/customTaskExtensions/$entity", call.emulator.base_url, call.version),
-        "id": ext.id,
-        "displayName": ext.display_name,
-        "description": null,
-        "createdDateTime": "2026-01-05T09:00:00Z",
-        "lastModifiedDateTime": "2026-01-05T09:00:00Z",
-        "endpointConfiguration": {
-            "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-            "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
-            "resourceGroupName": "RG-LCW",
-            "logicAppWorkflowName": "ManagerAccess",
-            "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
-        },
-        "authenticationConfiguration": {
-            "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
-        },
-        "clientConfiguration": {
-            "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",
-            "maximumRetries": 1,
-            "timeoutInMilliseconds": 1000
-        },
-        "callbackConfiguration": {
-            "@odata.type": "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration",
-            "timeoutDuration": ext.timeout_duration,
-            "authorizedApps": []
-        }
-    })))
+    Ok(json_of(
+        call,
+        json!({
+            "@odata.context": format!("{}/{}/$metadata#identityGovernance/lifecycleWorkflows/customTaskExtensions/$entity", call.emulator.base_url, call.version),
+            "id": ext.id,
+            "displayName": ext.display_name,
+            "description": null,
+            "createdDateTime": "2026-01-05T09:00:00Z",
+            "lastModifiedDateTime": "2026-01-05T09:00:00Z",
+            "endpointConfiguration": {
+                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
+                "resourceGroupName": "RG-LCW",
+                "logicAppWorkflowName": "ManagerAccess",
+                "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
+            },
+            "authenticationConfiguration": {
+                "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
+            },
+            "clientConfiguration": {
+                "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",
+                "maximumRetries": 1,
+                "timeoutInMilliseconds": 1000
+            },
+            "callbackConfiguration": {
+                "@odata.type": "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration",
+                "timeoutDuration": ext.timeout_duration,
+                "authorizedApps": []
+            }
+        }),
+    ))
 }
 
 fn with_workflow(call: &Call, w: &str, f: impl FnOnce(&Workflow) -> Outcome) -> Outcome {
@@ -282,7 +353,10 @@ fn find_workflow<'t>(tenant: &'t Tenant, w: &str) -> Result<&'t Workflow, GraphE
 }
 
 fn find_task<'w>(wf: &'w Workflow, t: &str) -> Result<&'w Task, GraphError> {
-    wf.tasks.iter().find(|x| x.id == t).ok_or_else(|| GraphError::not_found("task", t))
+    wf.tasks
+        .iter()
+        .find(|x| x.id == t)
+        .ok_or_else(|| GraphError::not_found("task", t))
 }
 
 fn page(call: &Call, context: &str, items: Vec<Value>, filterable: &[&str]) -> Outcome {
@@ -292,7 +366,9 @@ fn page(call: &Call, context: &str, items: Vec<Value>, filterable: &[&str]) -> O
         .filter(|v| filter.matches(v))
         .map(|v| select(&call.query, v))
         .collect();
-    call.paging(context).page(&call.query, items).map(Answer::Json)
+    call.paging(context)
+        .page(&call.query, items)
+        .map(Answer::Json)
 }
 
 fn json_of(call: &Call, value: Value) -> Answer {
@@ -333,7 +409,11 @@ pub fn task_json(task: &Task) -> Value {
 }
 
 fn run_json(wf: &Workflow, run: &Run) -> Value {
-    let users = wf.user_processing_results.iter().filter(|u| u.run_id == run.id).count();
+    let users = wf
+        .user_processing_results
+        .iter()
+        .filter(|u| u.run_id == run.id)
+        .count();
     json!({
         "id": run.id,
         "completedDateTime": run.completed_date_time,
@@ -352,7 +432,12 @@ fn run_json(wf: &Workflow, run: &Run) -> Value {
 }
 
 fn user_result_json(wf: &Workflow, upr: &UserProcessingResult) -> Value {
-    let count = |status: &str| upr.task_processing_results.iter().filter(|r| r.processing_status == status).count();
+    let count = |status: &str| {
+        upr.task_processing_results
+            .iter()
+            .filter(|r| r.processing_status == status)
+            .count()
+    };
     json!({
         "id": upr.id,
         "completedDateTime": upr.completed_date_time,
@@ -368,7 +453,11 @@ fn user_result_json(wf: &Workflow, upr: &UserProcessingResult) -> Value {
     })
 }
 
-pub fn task_result_json(wf: &Workflow, upr: &UserProcessingResult, result: &TaskProcessingResult) -> Value {
+pub fn task_result_json(
+    wf: &Workflow,
+    upr: &UserProcessingResult,
+    result: &TaskProcessingResult,
+) -> Value {
     let task = wf.tasks.iter().find(|t| t.id == result.task_id);
     json!({
         "completedDateTime": result.completed_date_time,

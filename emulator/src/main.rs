@@ -52,7 +52,10 @@ async fn main() {
         (None, None) => graph_emulator::demo(),
     };
     if cli.print_seed {
-        println!("{}", serde_json::to_string_pretty(&tenant).expect("tenant serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&tenant).expect("tenant serializes")
+        );
         return;
     }
     let settings = Settings {
@@ -75,7 +78,8 @@ async fn main() {
 fn load_seed(path: &std::path::Path) -> Result<Tenant, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read seed file {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("seed file {} is not valid: {e}", path.display()))
+    serde_json::from_str(&text)
+        .map_err(|e| format!("seed file {} is not valid: {e}", path.display()))
 }
 
 fn fail(message: &str) -> ! {

@@ -11,15 +11,26 @@ use warp::Reply;
 
 pub fn token(emulator: &Emulator, query: &Query, headers: &HeaderMap) -> Response {
     emulator.count_token_request();
-    let presented = headers.get("x-identity-header").and_then(|v| v.to_str().ok());
+    let presented = headers
+        .get("x-identity-header")
+        .and_then(|v| v.to_str().ok());
     if presented != Some(emulator.settings.identity_header.as_str()) {
-        return refuse(StatusCode::UNAUTHORIZED, "The X-IDENTITY-HEADER is missing or wrong.");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "The X-IDENTITY-HEADER is missing or wrong.",
+        );
     }
     let Some(resource) = query.get("resource").filter(|r| !r.is_empty()) else {
-        return refuse(StatusCode::BAD_REQUEST, "The 'resource' query parameter is required.");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The 'resource' query parameter is required.",
+        );
     };
     if query.get("api-version").is_none() {
-        return refuse(StatusCode::BAD_REQUEST, "The 'api-version' query parameter is required.");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The 'api-version' query parameter is required.",
+        );
     }
     let lifetime = Duration::from_secs(emulator.settings.token_lifetime_seconds);
     let access_token = format!("emulator.{}", uuid::Uuid::new_v4().simple());
@@ -52,7 +63,9 @@ pub fn is_authorized(emulator: &Emulator, headers: &HeaderMap) -> bool {
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(token) = token else { return false };
     let tokens = emulator.tokens.lock().expect("tokens lock");
-    tokens.get(token).is_some_and(|expiry| *expiry > Instant::now())
+    tokens
+        .get(token)
+        .is_some_and(|expiry| *expiry > Instant::now())
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {

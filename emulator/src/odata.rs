@@ -57,7 +57,8 @@ impl Filter {
         let mut clauses = Vec::new();
         for part in split_and(text) {
             let mut words = part.trim().splitn(3, ' ');
-            let (Some(property), Some(op), Some(value)) = (words.next(), words.next(), words.next())
+            let (Some(property), Some(op), Some(value)) =
+                (words.next(), words.next(), words.next())
             else {
                 return Err(invalid());
             };
@@ -198,7 +199,9 @@ mod tests {
             empty_first_page: false,
         };
         let items: Vec<Value> = (0..5).map(|i| json!({"id": i})).collect();
-        let first = paging.page(&Query::parse("$select=id"), items.clone()).unwrap();
+        let first = paging
+            .page(&Query::parse("$select=id"), items.clone())
+            .unwrap();
         assert_eq!(first["value"].as_array().unwrap().len(), 2);
         let next = first["@odata.nextLink"].as_str().unwrap();
         assert!(next.starts_with("http://127.0.0.1:1/v1.0/x?%24select=id&%24skiptoken=o2"));
@@ -207,7 +210,12 @@ mod tests {
             .unwrap();
         assert_eq!(last["value"].as_array().unwrap().len(), 1);
         assert!(last.get("@odata.nextLink").is_none());
-        let exact = paging.page(&Query::parse("$skiptoken=o2"), items[..4].to_vec()).unwrap();
-        assert!(exact.get("@odata.nextLink").is_none(), "no empty trailing page by default");
+        let exact = paging
+            .page(&Query::parse("$skiptoken=o2"), items[..4].to_vec())
+            .unwrap();
+        assert!(
+            exact.get("@odata.nextLink").is_none(),
+            "no empty trailing page by default"
+        );
     }
 }

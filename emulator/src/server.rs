@@ -40,7 +40,10 @@ impl Call<'_> {
     pub fn paging(&self, context: &str) -> Paging {
         Paging {
             collection_url: format!("{}{}", self.emulator.base_url, self.path),
-            context: format!("{}/{}/$metadata#{context}", self.emulator.base_url, self.version),
+            context: format!(
+                "{}/{}/$metadata#{context}",
+                self.emulator.base_url, self.version
+            ),
             page_size: self.emulator.settings.page_size,
             empty_first_page: self.empty_first_page,
         }
@@ -54,7 +57,9 @@ impl Call<'_> {
     pub fn json_body(&self) -> Result<serde_json::Map<String, Value>, GraphError> {
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(GraphError::bad_request("The request body must be a JSON object.")),
+            _ => Err(GraphError::bad_request(
+                "The request body must be a JSON object.",
+            )),
         }
     }
 }
@@ -67,9 +72,7 @@ pub fn unknown_segment(segment: &str) -> GraphError {
 pub fn routes(
     emulator: Arc<Emulator>,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
-    let raw_query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+    let raw_query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(warp::path::full())
         .and(raw_query)
@@ -94,10 +97,15 @@ async fn dispatch(
     let query = Query::parse(raw_query);
     match path {
         "/msi/token" if method == Method::GET => msi::token(emulator, &query, headers),
-        "/_emulator/state" if method == Method::GET => warp::reply::json(&summary(emulator)).into_response(),
+        "/_emulator/state" if method == Method::GET => {
+            warp::reply::json(&summary(emulator)).into_response()
+        }
         _ => match path.trim_start_matches('/').split_once('/') {
             Some((version @ ("v1.0" | "beta"), _)) => {
-                graph(emulator, version, method, path, raw_query, query, headers, body).await
+                graph(
+                    emulator, version, method, path, raw_query, query, headers, body,
+                )
+                .await
             }
             _ => StatusCode::NOT_FOUND.into_response(),
         },
@@ -160,7 +168,11 @@ async fn graph(
                 .trim_start_matches('/')
                 .split('/')
                 .skip(1)
-                .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+                .map(|s| {
+                    percent_encoding::percent_decode_str(s)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
                 .collect();
             let call = Call {
                 emulator,
@@ -216,22 +228,42 @@ fn route(call: &Call) -> Outcome {
 }
 
 fn too_many_requests(seconds: u64) -> GraphError {
-    GraphError::new(429, "TooManyRequests", "Too many requests; retry after the interval in Retry-After.")
-        .with_retry_after(seconds)
+    GraphError::new(
+        429,
+        "TooManyRequests",
+        "Too many requests; retry after the interval in Retry-After.",
+    )
+    .with_retry_after(seconds)
 }
 
 fn injected_status(status: u16, retry_after: u64) -> GraphError {
     match status {
         429 => too_many_requests(retry_after),
-        503 => GraphError::new(503, "ServiceUnavailable", "The service is temporarily unavailable.")
-            .with_retry_after(retry_after),
+        503 => GraphError::new(
+            503,
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+        )
+        .with_retry_after(retry_after),
         504 => GraphError::new(504, "GatewayTimeout", "The gateway timed out."),
         400 => GraphError::bad_request("Injected fault: bad request."),
-        401 => GraphError::new(401, "InvalidAuthenticationToken", "Access token validation failure."),
-        403 => GraphError::new(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+        401 => GraphError::new(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        ),
+        403 => GraphError::new(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ),
         404 => GraphError::new(404, "ResourceNotFound", "Injected fault: not found."),
         other if other < 500 => GraphError::new(other, "BadRequest", "Injected fault."),
-        other => GraphError::new(other, "InternalServerError", "An internal server error occurred."),
+        other => GraphError::new(
+            other,
+            "InternalServerError",
+            "An internal server error occurred.",
+        ),
     }
 }
 
@@ -240,7 +272,9 @@ fn injected_status(status: u16, retry_after: u64) -> GraphError {
 fn broken_response() -> Response {
     let chunks = vec![
         Ok(Bytes::from_static(b"{\"error\"")),
-        Err(std::io::Error::other("connection dropped by fault injection")),
+        Err(std::io::Error::other(
+            "connection dropped by fault injection",
+        )),
     ];
     let mut response = warp::reply::stream(futures_util::stream::iter(chunks)).into_response();
     *response.status_mut() = StatusCode::BAD_GATEWAY;
@@ -256,7 +290,9 @@ fn summary(emulator: &Emulator) -> Value {
         .flat_map(|w| &w.user_processing_results)
         .flat_map(|u| &u.task_processing_results)
     {
-        *results.entry(result.processing_status.as_str()).or_default() += 1;
+        *results
+            .entry(result.processing_status.as_str())
+            .or_default() += 1;
     }
     let mut requests: BTreeMap<&str, usize> = BTreeMap::new();
     for request in &tenant.assignment_requests {

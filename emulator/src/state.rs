@@ -69,7 +69,10 @@ impl Emulator {
             for (u, upr) in workflow.user_processing_results.iter().enumerate() {
                 for (r, result) in upr.task_processing_results.iter().enumerate() {
                     if results.insert(result.id.clone(), (w, u, r)).is_some() {
-                        return Err(format!("task processing result id '{}' appears twice", result.id));
+                        return Err(format!(
+                            "task processing result id '{}' appears twice",
+                            result.id
+                        ));
                     }
                 }
             }
@@ -130,7 +133,11 @@ impl Emulator {
     }
 
     pub fn assignment_request(&self, id: &str) -> Option<AssignmentRequest> {
-        self.read().assignment_requests.iter().find(|r| r.id == id).cloned()
+        self.read()
+            .assignment_requests
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
     }
 
     /// Ids of every task processing result with this status: `(workflowId, taskId, resultId)`.
@@ -139,8 +146,16 @@ impl Emulator {
         let mut found = Vec::new();
         for workflow in &tenant.workflows {
             for upr in &workflow.user_processing_results {
-                for result in upr.task_processing_results.iter().filter(|r| r.processing_status == status) {
-                    found.push((workflow.id.clone(), result.task_id.clone(), result.id.clone()));
+                for result in upr
+                    .task_processing_results
+                    .iter()
+                    .filter(|r| r.processing_status == status)
+                {
+                    found.push((
+                        workflow.id.clone(),
+                        result.task_id.clone(),
+                        result.id.clone(),
+                    ));
                 }
             }
         }
@@ -175,7 +190,9 @@ impl Emulator {
     }
 
     pub(crate) fn count_resume(&self) {
-        self.counters.resumes_applied.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .resumes_applied
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn record(&self, entry: LoggedRequest) {

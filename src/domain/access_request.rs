@@ -32,7 +32,9 @@ impl Stage {
     }
 
     fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(text))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(text))
     }
 }
 
@@ -65,13 +67,23 @@ impl AccessCommand {
             Some(path) => Some(parse_callback_uri_path(path)?),
             None => None,
         };
-        let named = one_of(body, "assignmentRequestId", "AccessPackageAssignmentRequestId")?;
+        let named = one_of(
+            body,
+            "assignmentRequestId",
+            "AccessPackageAssignmentRequestId",
+        )?;
         let assignment_request_id = match (from_path, named) {
             (Some(from_path), None) => from_path,
             (from_path, named) => {
-                let id = ResourceId::parse_str("assignmentRequestId", named.ok_or_else(|| {
-                    CommandError::invalid("assignmentRequestId", "'assignmentRequestId' (or 'callbackUriPath') is required")
-                })?)?;
+                let id = ResourceId::parse_str(
+                    "assignmentRequestId",
+                    named.ok_or_else(|| {
+                        CommandError::invalid(
+                            "assignmentRequestId",
+                            "'assignmentRequestId' (or 'callbackUriPath') is required",
+                        )
+                    })?,
+                )?;
                 if from_path.as_ref().is_some_and(|p| *p != id) {
                     return Err(CommandError::invalid(
                         "callbackUriPath",
@@ -81,19 +93,28 @@ impl AccessCommand {
                 id
             }
         };
-        let stage_text = stage_text.ok_or_else(|| CommandError::invalid("stage", "'stage' is required"))?;
+        let stage_text =
+            stage_text.ok_or_else(|| CommandError::invalid("stage", "'stage' is required"))?;
         let stage = Stage::parse(stage_text).ok_or_else(|| {
             CommandError::invalid(
                 "stage",
                 format!("'stage' is '{stage_text}'; expected assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or assignmentRequestRemoved"),
             )
         })?;
-        let instance = one_of(body, "customExtensionStageInstanceId", "CustomExtensionStageInstanceId")?;
+        let instance = one_of(
+            body,
+            "customExtensionStageInstanceId",
+            "CustomExtensionStageInstanceId",
+        )?;
         let custom_extension_stage_instance_id = match instance {
             Some(text) => ResourceId::parse_str("customExtensionStageInstanceId", text)?,
             None => ResourceId::parse("customExtensionStageInstanceId", None)?,
         };
-        let detail = optional_string(body, "customExtensionStageInstanceDetail", "customExtensionStageInstanceDetail")?;
+        let detail = optional_string(
+            body,
+            "customExtensionStageInstanceDetail",
+            "customExtensionStageInstanceDetail",
+        )?;
         if detail.is_some_and(|d| d.chars().count() > DETAIL_MAX_CHARS) {
             return Err(CommandError::invalid(
                 "customExtensionStageInstanceDetail",
@@ -106,7 +127,9 @@ impl AccessCommand {
             custom_extension_stage_instance_id,
             detail: detail.map(str::to_string),
             state: optional_string(body, "state", "state")?.map(str::to_string),
-            source: optional_string(body, "source", "source")?.unwrap_or(default_source).to_string(),
+            source: optional_string(body, "source", "source")?
+                .unwrap_or(default_source)
+                .to_string(),
         }))
     }
 }
@@ -143,8 +166,10 @@ mod tests {
 
     #[test]
     fn a_camel_case_command_parses_with_canonical_stage() {
-        let r = resume(json!({"assignmentRequestId": "req1", "stage": "AssignmentRequestApproved",
-            "customExtensionStageInstanceId": "inst1", "state": "denied", "customExtensionStageInstanceDetail": "SoD"}));
+        let r = resume(
+            json!({"assignmentRequestId": "req1", "stage": "AssignmentRequestApproved",
+            "customExtensionStageInstanceId": "inst1", "state": "denied", "customExtensionStageInstanceDetail": "SoD"}),
+        );
         assert_eq!(r.assignment_request_id.as_str(), "req1");
         assert_eq!(r.stage, Stage::AssignmentRequestApproved);
         assert_eq!(r.state.as_deref(), Some("denied"));
@@ -153,34 +178,55 @@ mod tests {
 
     #[test]
     fn a_forwarded_callout_uses_its_pascal_case_identifiers_and_ignores_its_state() {
-        let r = resume(json!({"AccessPackageAssignmentRequestId": "req1", "Stage": "assignmentRequestCreated",
+        let r = resume(
+            json!({"AccessPackageAssignmentRequestId": "req1", "Stage": "assignmentRequestCreated",
             "CustomExtensionStageInstanceId": "inst1", "State": "Submitted", "Status": "Accepted",
-            "CallbackUriPath": "/identityGovernance/entitlementManagement/accessPackageAssignmentRequests/req1/resume"}));
+            "CallbackUriPath": "/identityGovernance/entitlementManagement/accessPackageAssignmentRequests/req1/resume"}),
+        );
         assert_eq!(r.state, None);
         assert_eq!(r.custom_extension_stage_instance_id.as_str(), "inst1");
     }
 
     #[test]
     fn a_connection_test_needs_nothing_else() {
-        assert_eq!(parse(json!({"Stage": "CustomExtensionConnectionTest"})).unwrap(), AccessCommand::ConnectionTest);
-        assert_eq!(parse(json!({"stage": "customextensionconnectiontest"})).unwrap(), AccessCommand::ConnectionTest);
+        assert_eq!(
+            parse(json!({"Stage": "CustomExtensionConnectionTest"})).unwrap(),
+            AccessCommand::ConnectionTest
+        );
+        assert_eq!(
+            parse(json!({"stage": "customextensionconnectiontest"})).unwrap(),
+            AccessCommand::ConnectionTest
+        );
     }
 
     #[test]
     fn the_path_and_the_id_must_agree_and_the_path_must_be_a_resume() {
         let path = "/identityGovernance/entitlementManagement/assignmentRequests/req1/resume";
-        let base = json!({"stage": "assignmentRequestCreated", "customExtensionStageInstanceId": "i"});
+        let base =
+            json!({"stage": "assignmentRequestCreated", "customExtensionStageInstanceId": "i"});
         let with = |extra: Value| {
             let mut v = base.clone();
-            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             parse(v)
         };
         assert!(with(json!({"callbackUriPath": path})).is_ok());
         assert!(with(json!({"callbackUriPath": path, "assignmentRequestId": "req1"})).is_ok());
-        assert_eq!(with(json!({"callbackUriPath": path, "assignmentRequestId": "req2"})).unwrap_err().target, "callbackUriPath");
+        assert_eq!(
+            with(json!({"callbackUriPath": path, "assignmentRequestId": "req2"}))
+                .unwrap_err()
+                .target,
+            "callbackUriPath"
+        );
         assert_eq!(with(json!({"callbackUriPath": "/identityGovernance/entitlementManagement/assignmentRequests/req1"})).unwrap_err().target, "callbackUriPath");
         assert_eq!(with(json!({})).unwrap_err().target, "assignmentRequestId");
-        assert_eq!(with(json!({"assignmentRequestId": "a", "AccessPackageAssignmentRequestId": "b"})).unwrap_err().target, "assignmentRequestId");
+        assert_eq!(
+            with(json!({"assignmentRequestId": "a", "AccessPackageAssignmentRequestId": "b"}))
+                .unwrap_err()
+                .target,
+            "assignmentRequestId"
+        );
     }
 
     #[test]
@@ -192,10 +238,27 @@ mod tests {
             parse(v).unwrap_err().target
         };
         assert_eq!(broken("stage", json!("assignmentRequestExpired")), "stage");
-        assert_eq!(broken("customExtensionStageInstanceId", json!("a/b")), "customExtensionStageInstanceId");
-        assert_eq!(broken("customExtensionStageInstanceDetail", json!("x".repeat(1001))), "customExtensionStageInstanceDetail");
+        assert_eq!(
+            broken("customExtensionStageInstanceId", json!("a/b")),
+            "customExtensionStageInstanceId"
+        );
+        assert_eq!(
+            broken(
+                "customExtensionStageInstanceDetail",
+                json!("x".repeat(1001))
+            ),
+            "customExtensionStageInstanceDetail"
+        );
         assert_eq!(broken("state", json!(3)), "state");
-        assert_eq!(broken("CustomExtensionStageInstanceId", json!("j")), "customExtensionStageInstanceId");
-        assert!(parse({ let mut v = ok.clone(); v["customExtensionStageInstanceDetail"] = json!("é".repeat(1000)); v }).is_ok());
+        assert_eq!(
+            broken("CustomExtensionStageInstanceId", json!("j")),
+            "customExtensionStageInstanceId"
+        );
+        assert!(parse({
+            let mut v = ok.clone();
+            v["customExtensionStageInstanceDetail"] = json!("é".repeat(1000));
+            v
+        })
+        .is_ok());
     }
 }

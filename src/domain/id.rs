@@ -19,23 +19,32 @@ pub struct ResourceId(String);
 impl ResourceId {
     pub fn parse(field: &str, value: Option<&Value>) -> Result<Self, CommandError> {
         match value {
-            None | Some(Value::Null) => Err(CommandError::invalid(field, format!("'{field}' is required"))),
+            None | Some(Value::Null) => Err(CommandError::invalid(
+                field,
+                format!("'{field}' is required"),
+            )),
             Some(Value::String(s)) => Self::parse_str(field, s),
-            Some(_) => Err(CommandError::invalid(field, format!("'{field}' must be a string"))),
+            Some(_) => Err(CommandError::invalid(
+                field,
+                format!("'{field}' must be a string"),
+            )),
         }
     }
 
     pub fn parse_str(field: &str, text: &str) -> Result<Self, CommandError> {
+        let foreign = text
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')));
         let problem = if text.is_empty() {
             Some("is empty".to_string())
         } else if text.len() > MAX_LEN {
             Some(format!("is longer than {MAX_LEN} characters"))
         } else if text == "." || text == ".." {
             Some("cannot be '.' or '..'".to_string())
-        } else if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
-            Some(format!("contains {bad:?}; ids are made of letters, digits, '.', '_' and '-'"))
         } else {
-            None
+            foreign.map(|c| {
+                format!("contains {c:?}; ids are made of letters, digits, '.', '_' and '-'")
+            })
         };
         match problem {
             Some(problem) => Err(CommandError::invalid(field, format!("'{field}' {problem}"))),
@@ -66,14 +75,31 @@ mod tests {
 
     #[test]
     fn composite_graph_ids_are_accepted() {
-        for id in ["14879e66-9ea9-48d0-804d-8fea672d0341", "dad77a47-6eda-4de7-bc37-fe8eb5aaf17d_638321", "a.b_c-D9"] {
+        for id in [
+            "14879e66-9ea9-48d0-804d-8fea672d0341",
+            "dad77a47-6eda-4de7-bc37-fe8eb5aaf17d_638321",
+            "a.b_c-D9",
+        ] {
             assert_eq!(ResourceId::parse_str("taskId", id).unwrap().as_str(), id);
         }
     }
 
     #[test]
     fn path_injection_attempts_are_refused_naming_the_field() {
-        for bad in ["", ".", "..", "a/b", "../x", "a%2Fb", "a?b", "a#b", "a b", "é", "a\\b", &"x".repeat(257)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a%2Fb",
+            "a?b",
+            "a#b",
+            "a b",
+            "é",
+            "a\\b",
+            &"x".repeat(257),
+        ] {
             let err = ResourceId::parse_str("workflowId", bad).unwrap_err();
             assert_eq!(err.target, "workflowId", "{bad:?}");
             assert!(err.message.starts_with("'workflowId'"), "{}", err.message);

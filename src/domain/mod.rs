@@ -14,16 +14,27 @@ pub use task::{OperationStatus, ResumeTask};
 use serde_json::{Map, Value};
 
 /// An optional string field: absent or null is `None`, anything but a string is refused.
-fn optional_string<'a>(body: &'a Map<String, Value>, field: &str, target: &str) -> Result<Option<&'a str>, CommandError> {
+fn optional_string<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    target: &str,
+) -> Result<Option<&'a str>, CommandError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(CommandError::invalid(target, format!("'{target}' must be a string"))),
+        Some(_) => Err(CommandError::invalid(
+            target,
+            format!("'{target}' must be a string"),
+        )),
     }
 }
 
 /// Two spellings of one field (a canonical one and an alias) must agree when both are given.
-fn one_of<'a>(body: &'a Map<String, Value>, canonical: &str, alias: &str) -> Result<Option<&'a str>, CommandError> {
+fn one_of<'a>(
+    body: &'a Map<String, Value>,
+    canonical: &str,
+    alias: &str,
+) -> Result<Option<&'a str>, CommandError> {
     let a = optional_string(body, canonical, canonical)?;
     let b = optional_string(body, alias, canonical)?;
     match (a, b) {

@@ -3,7 +3,11 @@ use super::{optional_string, CommandError, ResourceId};
 use serde_json::{Map, Value};
 
 const LCW_PATH_PREFIX: &str = "/identityGovernance/lifecycleWorkflows/workflows/";
-const RESUME_ACTIONS: [&str; 3] = ["resume", "microsoft.graph.identityGovernance.resume", "identityGovernance.resume"];
+const RESUME_ACTIONS: [&str; 3] = [
+    "resume",
+    "microsoft.graph.identityGovernance.resume",
+    "identityGovernance.resume",
+];
 
 /// What the custom task extension reports: the task `completed` or `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +64,10 @@ impl ResumeTask {
                     } else {
                         Err(CommandError::invalid(
                             "callbackUriPath",
-                            format!("'callbackUriPath' names {field} '{}', but '{field}' is '{id}'", ids[index]),
+                            format!(
+                                "'callbackUriPath' names {field} '{}', but '{field}' is '{id}'",
+                                ids[index]
+                            ),
                         ))
                     }
                 }
@@ -72,8 +79,12 @@ impl ResumeTask {
             task_id: id("taskId", 1)?,
             task_processing_result_id: id("taskProcessingResultId", 2)?,
             operation_status: parse_operation_status(body)?,
-            source: optional_string(body, "source", "source")?.unwrap_or(default_source).to_string(),
-            kind: optional_string(body, "type", "type")?.unwrap_or("lifecycleEvent").to_string(),
+            source: optional_string(body, "source", "source")?
+                .unwrap_or(default_source)
+                .to_string(),
+            kind: optional_string(body, "type", "type")?
+                .unwrap_or("lifecycleEvent")
+                .to_string(),
         })
     }
 }
@@ -90,13 +101,25 @@ fn parse_operation_status(body: &Map<String, Value>) -> Result<OperationStatus, 
     let top = optional_string(body, FIELD, FIELD)?;
     let text = match (top, nested) {
         (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
-            return Err(CommandError::invalid(FIELD, "'operationStatus' and 'data.operationStatus' differ"))
+            return Err(CommandError::invalid(
+                FIELD,
+                "'operationStatus' and 'data.operationStatus' differ",
+            ))
         }
         (Some(a), _) | (None, Some(a)) => a,
-        (None, None) => return Err(CommandError::invalid(FIELD, "'operationStatus' is required: completed or failed")),
+        (None, None) => {
+            return Err(CommandError::invalid(
+                FIELD,
+                "'operationStatus' is required: completed or failed",
+            ))
+        }
     };
-    OperationStatus::parse(text)
-        .ok_or_else(|| CommandError::invalid(FIELD, format!("'operationStatus' is '{text}'; expected completed or failed")))
+    OperationStatus::parse(text).ok_or_else(|| {
+        CommandError::invalid(
+            FIELD,
+            format!("'operationStatus' is '{text}'; expected completed or failed"),
+        )
+    })
 }
 
 /// `/identityGovernance/lifecycleWorkflows/workflows/{w}/tasks/{t}/taskProcessingResults/{r}/{action}`.
@@ -129,14 +152,25 @@ mod tests {
         ResumeTask::parse(value.as_object().unwrap(), "resume-handler")
     }
 
-    const PATH: &str = "/identityGovernance/lifecycleWorkflows/workflows/w1/tasks/t1/taskProcessingResults/r1";
+    const PATH: &str =
+        "/identityGovernance/lifecycleWorkflows/workflows/w1/tasks/t1/taskProcessingResults/r1";
 
     #[test]
     fn the_three_ids_and_a_status_make_a_command_with_defaults() {
         let c = parse(json!({"workflowId": "w1", "taskId": "t1", "taskProcessingResultId": "r1", "operationStatus": "Completed"})).unwrap();
-        assert_eq!((c.workflow_id.as_str(), c.task_id.as_str(), c.task_processing_result_id.as_str()), ("w1", "t1", "r1"));
+        assert_eq!(
+            (
+                c.workflow_id.as_str(),
+                c.task_id.as_str(),
+                c.task_processing_result_id.as_str()
+            ),
+            ("w1", "t1", "r1")
+        );
         assert_eq!(c.operation_status, OperationStatus::Completed);
-        assert_eq!((c.source.as_str(), c.kind.as_str()), ("resume-handler", "lifecycleEvent"));
+        assert_eq!(
+            (c.source.as_str(), c.kind.as_str()),
+            ("resume-handler", "lifecycleEvent")
+        );
     }
 
     #[test]
@@ -164,7 +198,9 @@ mod tests {
 
     #[test]
     fn ids_and_a_path_must_agree() {
-        let ok = parse(json!({"callbackUriPath": format!("{PATH}/resume"), "taskId": "t1", "operationStatus": "completed"}));
+        let ok = parse(
+            json!({"callbackUriPath": format!("{PATH}/resume"), "taskId": "t1", "operationStatus": "completed"}),
+        );
         assert!(ok.is_ok());
         let err = parse(json!({"callbackUriPath": format!("{PATH}/resume"), "taskId": "t2", "operationStatus": "completed"})).unwrap_err();
         assert_eq!(err.target, "callbackUriPath");
@@ -175,16 +211,42 @@ mod tests {
         let ids = json!({"workflowId": "w1", "taskId": "t1", "taskProcessingResultId": "r1"});
         let with = |extra: Value| {
             let mut v = ids.clone();
-            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
             parse(v)
         };
         assert_eq!(with(json!({})).unwrap_err().target, "operationStatus");
-        assert_eq!(with(json!({"operationStatus": "done"})).unwrap_err().target, "operationStatus");
-        assert_eq!(with(json!({"data": {"operationStatus": "maybe"}})).unwrap_err().target, "operationStatus");
-        assert_eq!(with(json!({"operationStatus": "completed", "data": {"operationStatus": "failed"}})).unwrap_err().target, "operationStatus");
-        assert!(with(json!({"operationStatus": "completed", "data": {"operationStatus": "Completed"}})).is_ok());
-        assert_eq!(with(json!({"operationStatus": 1})).unwrap_err().target, "operationStatus");
-        assert_eq!(with(json!({"operationStatus": "completed", "source": 5})).unwrap_err().target, "source");
+        assert_eq!(
+            with(json!({"operationStatus": "done"})).unwrap_err().target,
+            "operationStatus"
+        );
+        assert_eq!(
+            with(json!({"data": {"operationStatus": "maybe"}}))
+                .unwrap_err()
+                .target,
+            "operationStatus"
+        );
+        assert_eq!(
+            with(json!({"operationStatus": "completed", "data": {"operationStatus": "failed"}}))
+                .unwrap_err()
+                .target,
+            "operationStatus"
+        );
+        assert!(with(
+            json!({"operationStatus": "completed", "data": {"operationStatus": "Completed"}})
+        )
+        .is_ok());
+        assert_eq!(
+            with(json!({"operationStatus": 1})).unwrap_err().target,
+            "operationStatus"
+        );
+        assert_eq!(
+            with(json!({"operationStatus": "completed", "source": 5}))
+                .unwrap_err()
+                .target,
+            "source"
+        );
     }
 
     #[test]

@@ -65,11 +65,20 @@ pub struct SweepError {
 impl SweepError {
     fn new(workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
         let (status, code, message) = match failure {
-            GraphFailure::Status { status, code, message, .. } => (*status, code.clone(), message.clone()),
-            GraphFailure::Unavailable { reason, code, .. } => {
-                (503, code.clone().unwrap_or_else(|| "graphUnavailable".into()), reason.clone())
+            GraphFailure::Status {
+                status,
+                code,
+                message,
+                ..
+            } => (*status, code.clone(), message.clone()),
+            GraphFailure::Unavailable { reason, code, .. } => (
+                503,
+                code.clone().unwrap_or_else(|| "graphUnavailable".into()),
+                reason.clone(),
+            ),
+            GraphFailure::Unexpected { reason, .. } => {
+                (502, "unexpectedAnswer".into(), reason.clone())
             }
-            GraphFailure::Unexpected { reason, .. } => (502, "unexpectedAnswer".into(), reason.clone()),
         };
         Self {
             workflow_id: workflow_id.map(str::to_string),
@@ -111,9 +120,17 @@ struct Gathered {
 pub async fn sweep(app: &App, call: &Call) -> Report {
     let started = Instant::now();
     let gathered = Mutex::new(Gathered::default());
-    let finished = tokio::time::timeout(SWEEP_BUDGET, gather(app, call, &gathered)).await.is_ok();
+    let finished = tokio::time::timeout(SWEEP_BUDGET, gather(app, call, &gathered))
+        .await
+        .is_ok();
     let gathered = gathered.into_inner().expect("sweep lock");
-    report(app, gathered, !finished, call.graph_requests(), started.elapsed())
+    report(
+        app,
+        gathered,
+        !finished,
+        call.graph_requests(),
+        started.elapsed(),
+    )
 }
 
 async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
@@ -125,7 +142,13 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
             return;
         }
     };
-    lock().workflows = workflows.iter().map(|(id, name)| Workflow { id: id.clone(), name: name.clone() }).collect();
+    lock().workflows = workflows
+        .iter()
+        .map(|(id, name)| Workflow {
+            id: id.clone(),
+            name: name.clone(),
+        })
+        .collect();
     let width = app.settings.max_concurrency;
 
     // Each workflow's custom tasks.
@@ -138,7 +161,10 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
         .for_each(|(index, id, tasks)| {
             let mut g = lock();
             match tasks {
-                Ok(tasks) => g.tasks.extend(tasks.into_iter().map(|t| CustomTask { workflow: index, ..t })),
+                Ok(tasks) => g.tasks.extend(tasks.into_iter().map(|t| CustomTask {
+                    workflow: index,
+                    ..t
+                })),
                 Err(failure) => g.errors.push(SweepError::new(Some(&id), &failure)),
             }
             async {}
@@ -148,7 +174,11 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
     // The waiting results of each custom task, and each extension's callback timeout, once.
     let tasks: Vec<(usize, String, String)> = {
         let g = lock();
-        g.tasks.iter().enumerate().map(|(i, t)| (i, g.workflows[t.workflow].id.clone(), t.id.clone())).collect()
+        g.tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, g.workflows[t.workflow].id.clone(), t.id.clone()))
+            .collect()
     };
     let failed_workflows: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     stream::iter(tasks)
@@ -159,10 +189,19 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
         .buffer_unordered(width)
         .for_each(|(index, workflow_id, results)| {
             match results {
-                Ok(results) => lock().found.extend(results.into_iter().map(|result| Found { task: index, result })),
+                Ok(results) => lock().found.extend(results.into_iter().map(|result| Found {
+                    task: index,
+                    result,
+                })),
                 Err(failure) => {
-                    if failed_workflows.lock().expect("lock").insert(workflow_id.clone()) {
-                        lock().errors.push(SweepError::new(Some(&workflow_id), &failure));
+                    if failed_workflows
+                        .lock()
+                        .expect("lock")
+                        .insert(workflow_id.clone())
+                    {
+                        lock()
+                            .errors
+                            .push(SweepError::new(Some(&workflow_id), &failure));
                     }
                 }
             }
@@ -172,7 +211,10 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
 
     let extensions: BTreeSet<String> = {
         let g = lock();
-        g.found.iter().filter_map(|f| g.tasks[f.task].extension_id.clone()).collect()
+        g.found
+            .iter()
+            .filter_map(|f| g.tasks[f.task].extension_id.clone())
+            .collect()
     };
     stream::iter(extensions)
         .map(|id| async move {
@@ -191,20 +233,38 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
 
 async fn list_workflows(app: &App, call: &Call) -> Result<Vec<(String, String)>, GraphFailure> {
     let name_of = |w: &Value| {
-        let text = |k: &str| w.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |k: &str| {
+            w.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         (text("id"), text("displayName"))
     };
     match &app.settings.list_workflow_ids {
         None => {
-            let mut url = app.graph.url(&GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows"));
+            let mut url = app
+                .graph
+                .url(&GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows"));
             url.set_query(Some("$select=id,displayName"));
-            Ok(app.graph.list(call, url).await?.iter().map(name_of).collect())
+            Ok(app
+                .graph
+                .list(call, url)
+                .await?
+                .iter()
+                .map(name_of)
+                .collect())
         }
         Some(ids) => {
             let mut workflows = Vec::new();
             for id in ids {
-                let id = crate::domain::ResourceId::parse_str("LIST_IN_PROGRESS_WORKFLOW_IDS", id).expect("validated at startup");
-                let mut url = app.graph.url(&GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows").id(&id));
+                let id = crate::domain::ResourceId::parse_str("LIST_IN_PROGRESS_WORKFLOW_IDS", id)
+                    .expect("validated at startup");
+                let mut url = app.graph.url(
+                    &GraphPath::new()
+                        .words("identityGovernance/lifecycleWorkflows/workflows")
+                        .id(&id),
+                );
                 url.set_query(Some("$select=id,displayName"));
                 workflows.push(name_of(&app.graph.get(call, url).await?.json()?));
             }
@@ -213,29 +273,52 @@ async fn list_workflows(app: &App, call: &Call) -> Result<Vec<(String, String)>,
     }
 }
 
-async fn custom_tasks(app: &App, call: &Call, workflow_id: &str) -> Result<Vec<CustomTask>, GraphFailure> {
+async fn custom_tasks(
+    app: &App,
+    call: &Call,
+    workflow_id: &str,
+) -> Result<Vec<CustomTask>, GraphFailure> {
     let url = tasks_url(app, workflow_id, None)?;
     let tasks = app.graph.list(call, url).await?;
     Ok(tasks
         .iter()
-        .filter(|t| t.get("taskDefinitionId").and_then(Value::as_str) == Some(CUSTOM_TASK_DEFINITION_ID))
+        .filter(|t| {
+            t.get("taskDefinitionId").and_then(Value::as_str) == Some(CUSTOM_TASK_DEFINITION_ID)
+        })
         .map(|t| CustomTask {
             workflow: 0,
-            id: t.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-            name: t.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string(),
+            id: t
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            name: t
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             extension_id: t
                 .get("arguments")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .find(|a| a.get("name").and_then(Value::as_str).is_some_and(|n| n.eq_ignore_ascii_case("customTaskExtensionID")))
+                .find(|a| {
+                    a.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case("customTaskExtensionID"))
+                })
                 .and_then(|a| a.get("value").and_then(Value::as_str))
                 .map(str::to_string),
         })
         .collect())
 }
 
-async fn waiting_results(app: &App, call: &Call, workflow_id: &str, task_id: &str) -> Result<Vec<Value>, GraphFailure> {
+async fn waiting_results(
+    app: &App,
+    call: &Call,
+    workflow_id: &str,
+    task_id: &str,
+) -> Result<Vec<Value>, GraphFailure> {
     let url = tasks_url(app, workflow_id, Some(task_id))?;
     let results = app.graph.list(call, url).await?;
     // The filter is Graph's; checking again costs nothing and guards against a server that ignores it.
@@ -249,11 +332,17 @@ async fn waiting_results(app: &App, call: &Call, workflow_id: &str, task_id: &st
 fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url, GraphFailure> {
     let id = |text: &str| {
         crate::domain::ResourceId::parse_str("id", text).map_err(|e| GraphFailure::Unexpected {
-            reason: format!("Graph listed an id this app will not put in a path: {}", e.message),
+            reason: format!(
+                "Graph listed an id this app will not put in a path: {}",
+                e.message
+            ),
             request_id: None,
         })
     };
-    let path = GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows").id(&id(workflow_id)?).words("tasks");
+    let path = GraphPath::new()
+        .words("identityGovernance/lifecycleWorkflows/workflows")
+        .id(&id(workflow_id)?)
+        .words("tasks");
     Ok(match task_id {
         None => {
             let mut url = app.graph.url(&path);
@@ -261,7 +350,9 @@ fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url,
             url
         }
         Some(task_id) => {
-            let mut url = app.graph.url(&path.id(&id(task_id)?).words("taskProcessingResults"));
+            let mut url = app
+                .graph
+                .url(&path.id(&id(task_id)?).words("taskProcessingResults"));
             url.set_query(Some("$filter=processingStatus%20eq%20'inProgress'&$select=id,processingStatus,startedDateTime,subject"));
             url
         }
@@ -271,9 +362,17 @@ fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url,
 /// The extension's `callbackConfiguration.timeoutDuration`, when it can be read.
 async fn callback_timeout(app: &App, call: &Call, extension_id: &str) -> Option<Duration> {
     let id = crate::domain::ResourceId::parse_str("customTaskExtensionID", extension_id).ok()?;
-    let url = app.graph.url(&GraphPath::new().words("identityGovernance/lifecycleWorkflows/customTaskExtensions").id(&id));
+    let url = app.graph.url(
+        &GraphPath::new()
+            .words("identityGovernance/lifecycleWorkflows/customTaskExtensions")
+            .id(&id),
+    );
     let body = app.graph.get(call, url).await.ok()?.json().ok()?;
-    parse_iso8601_duration(body.get("callbackConfiguration")?.get("timeoutDuration")?.as_str()?)
+    parse_iso8601_duration(
+        body.get("callbackConfiguration")?
+            .get("timeoutDuration")?
+            .as_str()?,
+    )
 }
 
 fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Duration) -> Report {
@@ -285,7 +384,8 @@ fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Du
             let task = &g.tasks[found.task];
             let workflow = &g.workflows[task.workflow];
             let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-            let started = text(found.result.get("startedDateTime")).and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok());
+            let started = text(found.result.get("startedDateTime"))
+                .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok());
             let age = started.map(|s| (now - s).whole_seconds().max(0) as u64);
             let timeout = task.extension_id.as_ref().and_then(|id| g.timeouts.get(id));
             Item {
@@ -302,7 +402,18 @@ fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Du
             }
         })
         .collect();
-    items.sort_by(|a, b| (&a.started_date_time, &a.workflow_id, &a.task_processing_result_id).cmp(&(&b.started_date_time, &b.workflow_id, &b.task_processing_result_id)));
+    items.sort_by(|a, b| {
+        (
+            &a.started_date_time,
+            &a.workflow_id,
+            &a.task_processing_result_id,
+        )
+            .cmp(&(
+                &b.started_date_time,
+                &b.workflow_id,
+                &b.task_processing_result_id,
+            ))
+    });
     Report {
         count: items.len(),
         stale_count: items.iter().filter(|i| i.stale).count(),
@@ -315,7 +426,10 @@ fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Du
 }
 
 fn format_utc(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).unwrap_or_default()
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// `PT1H`, `PT30M`, `PT1H30M`, `P1D`, `PT90S`: the ISO 8601 durations Graph uses for
@@ -351,10 +465,22 @@ mod tests {
 
     #[test]
     fn callback_timeouts_parse_from_iso_8601() {
-        assert_eq!(parse_iso8601_duration("PT1H"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_iso8601_duration("PT5M"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_iso8601_duration("PT1H30M"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_iso8601_duration("P1DT2S"), Some(Duration::from_secs(86_402)));
+        assert_eq!(
+            parse_iso8601_duration("PT1H"),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            parse_iso8601_duration("PT5M"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_iso8601_duration("PT1H30M"),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(
+            parse_iso8601_duration("P1DT2S"),
+            Some(Duration::from_secs(86_402))
+        );
         for bad in ["", "P", "PT", "1H", "PT1X", "P1Y", "PT1H5"] {
             assert_eq!(parse_iso8601_duration(bad), None, "{bad}");
         }

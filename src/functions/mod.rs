@@ -43,20 +43,43 @@ fn is_refusal(failure: &GraphFailure) -> bool {
         .is_some_and(|s| (400..500).contains(&s) && !matches!(s, 401 | 403 | 404 | 408 | 429))
 }
 
-pub async fn invoke(app: &App, function: &str, invocation_id: Option<&str>, payload: &[u8]) -> InvocationResponse {
+pub async fn invoke(
+    app: &App,
+    function: &str,
+    invocation_id: Option<&str>,
+    payload: &[u8],
+) -> InvocationResponse {
     if !FUNCTIONS.contains(&function) {
-        return malformed(StatusCode::NOT_FOUND, "unknownFunction", format!("this app has no function '{function}'; it has {}", FUNCTIONS.join(", ")));
+        return malformed(
+            StatusCode::NOT_FOUND,
+            "unknownFunction",
+            format!(
+                "this app has no function '{function}'; it has {}",
+                FUNCTIONS.join(", ")
+            ),
+        );
     }
     let invocation = match Invocation::parse(function, invocation_id, payload) {
         Ok(invocation) => invocation,
-        Err(message) => return malformed(StatusCode::INTERNAL_SERVER_ERROR, "malformedInvocation", message),
+        Err(message) => {
+            return malformed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "malformedInvocation",
+                message,
+            )
+        }
     };
     let started = Instant::now();
     let result = match function {
         "ResumeTask" | "ResumeAccessRequest" => invocation.http().map(|req| {
             let mut log = LogLine::new(&invocation, started);
             log.field("caller", req.caller());
-            (Trigger::Http, req.command_body(), invocation.id.clone(), log)
+            (
+                Trigger::Http,
+                req.command_body(),
+                invocation.id.clone(),
+                log,
+            )
         }),
         "ResumeTaskQueue" | "ResumeAccessRequestQueue" => invocation.queue().map(|q| {
             let mut log = LogLine::new(&invocation, started);
@@ -69,33 +92,63 @@ pub async fn invoke(app: &App, function: &str, invocation_id: Option<&str>, payl
     };
     let (trigger, body, correlation, mut log) = match result {
         Ok(parts) => parts,
-        Err(message) => return malformed(StatusCode::INTERNAL_SERVER_ERROR, "malformedInvocation", message),
+        Err(message) => {
+            return malformed(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "malformedInvocation",
+                message,
+            )
+        }
     };
     let call = Call::new(correlation, app.settings.retry_budget);
     let outcome = match body {
-        Ok(body) if function.starts_with("ResumeTask") => run_task(app, &body, &call, &mut log).await,
+        Ok(body) if function.starts_with("ResumeTask") => {
+            run_task(app, &body, &call, &mut log).await
+        }
         Ok(body) => run_access(app, &body, &call, &mut log).await,
         Err(error) => Err(Failure::Invalid(error)),
     };
     answer(trigger, outcome, log)
 }
 
-async fn run_task(app: &App, body: &Map<String, Value>, call: &Call, log: &mut LogLine) -> Result<Outcome, Failure> {
+async fn run_task(
+    app: &App,
+    body: &Map<String, Value>,
+    call: &Call,
+    log: &mut LogLine,
+) -> Result<Outcome, Failure> {
     let command = ResumeTask::parse(body, &app.settings.resume_source)?;
     log.field("workflowId", Some(command.workflow_id.to_string()));
     log.field("taskId", Some(command.task_id.to_string()));
-    log.field("taskProcessingResultId", Some(command.task_processing_result_id.to_string()));
-    log.field("operationStatus", Some(command.operation_status.as_str().to_string()));
+    log.field(
+        "taskProcessingResultId",
+        Some(command.task_processing_result_id.to_string()),
+    );
+    log.field(
+        "operationStatus",
+        Some(command.operation_status.as_str().to_string()),
+    );
     resume_task::resume(app, &command, call).await
 }
 
-async fn run_access(app: &App, body: &Map<String, Value>, call: &Call, log: &mut LogLine) -> Result<Outcome, Failure> {
+async fn run_access(
+    app: &App,
+    body: &Map<String, Value>,
+    call: &Call,
+    log: &mut LogLine,
+) -> Result<Outcome, Failure> {
     match AccessCommand::parse(body, &app.settings.resume_source)? {
         AccessCommand::ConnectionTest => Ok(Outcome::ConnectionTest),
         AccessCommand::Resume(command) => {
-            log.field("assignmentRequestId", Some(command.assignment_request_id.to_string()));
+            log.field(
+                "assignmentRequestId",
+                Some(command.assignment_request_id.to_string()),
+            );
             log.field("stage", Some(command.stage.as_str().to_string()));
-            log.field("customExtensionStageInstanceId", Some(command.custom_extension_stage_instance_id.to_string()));
+            log.field(
+                "customExtensionStageInstanceId",
+                Some(command.custom_extension_stage_instance_id.to_string()),
+            );
             resume_access_request::resume(app, &command, call).await
         }
     }
@@ -103,9 +156,17 @@ async fn run_access(app: &App, body: &Map<String, Value>, call: &Call, log: &mut
 
 async fn list(app: &App, invocation: &Invocation, started: Instant) -> InvocationResponse {
     let http = invocation.function == "InProgress";
-    let checked = if http { invocation.http().map(|_| ()) } else { invocation.timer() };
+    let checked = if http {
+        invocation.http().map(|_| ())
+    } else {
+        invocation.timer()
+    };
     if let Err(message) = checked {
-        return malformed(StatusCode::INTERNAL_SERVER_ERROR, "malformedInvocation", message);
+        return malformed(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "malformedInvocation",
+            message,
+        );
     }
     let call = Call::new(correlation_id(&invocation.id), app.settings.retry_budget);
     let report = list_in_progress::sweep(app, &call).await;
@@ -165,7 +226,10 @@ fn answer(trigger: Trigger, outcome: Result<Outcome, Failure>, log: LogLine) -> 
                     body: failure.to_json(),
                     retry_after_seconds: failure.retry_after().map(|d| d.as_secs().max(1)),
                 }),
-                Trigger::Queue => InvocationResponse::failed(StatusCode::INTERNAL_SERVER_ERROR, failure.to_json()["error"].clone()),
+                Trigger::Queue => InvocationResponse::failed(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    failure.to_json()["error"].clone(),
+                ),
             }
         }
     }
@@ -210,7 +274,10 @@ impl LogLine {
     fn finish(mut self, outcome: &str, graph_request_id: Option<&str>) -> String {
         self.field("outcome", Some(outcome.to_string()));
         self.field("graphRequestId", graph_request_id.map(str::to_string));
-        self.field("durationMs", Some(self.started.elapsed().as_millis().to_string()));
+        self.field(
+            "durationMs",
+            Some(self.started.elapsed().as_millis().to_string()),
+        );
         self.text
     }
 }

@@ -27,7 +27,8 @@ impl Outcome {
 
     pub fn graph_request_id(&self) -> Option<&str> {
         match self {
-            Outcome::Resumed { graph_request_id } | Outcome::AlreadyResumed { graph_request_id } => graph_request_id.as_deref(),
+            Outcome::Resumed { graph_request_id }
+            | Outcome::AlreadyResumed { graph_request_id } => graph_request_id.as_deref(),
             Outcome::ConnectionTest => None,
         }
     }
@@ -45,12 +46,35 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
     Invalid(CommandError),
-    WorkflowNotAllowed { workflow_id: String },
-    NotFound { code: String, message: String, request_id: Option<String> },
-    Forbidden { code: String, message: String, request_id: Option<String> },
-    Conflict { current_status: String, request_id: Option<String> },
-    Unavailable { reason: String, retry_after: Duration, code: Option<String>, request_id: Option<String> },
-    GraphError { status: Option<u16>, code: String, message: String, request_id: Option<String> },
+    WorkflowNotAllowed {
+        workflow_id: String,
+    },
+    NotFound {
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    Forbidden {
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    Conflict {
+        current_status: String,
+        request_id: Option<String>,
+    },
+    Unavailable {
+        reason: String,
+        retry_after: Duration,
+        code: Option<String>,
+        request_id: Option<String>,
+    },
+    GraphError {
+        status: Option<u16>,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
 }
 
 impl From<CommandError> for Failure {
@@ -62,14 +86,48 @@ impl From<CommandError> for Failure {
 impl From<GraphFailure> for Failure {
     fn from(failure: GraphFailure) -> Self {
         match failure {
-            GraphFailure::Status { status: 404, code, message, request_id } => Failure::NotFound { code, message, request_id },
-            GraphFailure::Status { status: 401 | 403, code, message, request_id } => Failure::Forbidden { code, message, request_id },
-            GraphFailure::Status { status, code, message, request_id } => {
-                Failure::GraphError { status: Some(status), code, message, request_id }
-            }
-            GraphFailure::Unavailable { reason, retry_after, code, request_id } => {
-                Failure::Unavailable { reason, retry_after, code, request_id }
-            }
+            GraphFailure::Status {
+                status: 404,
+                code,
+                message,
+                request_id,
+            } => Failure::NotFound {
+                code,
+                message,
+                request_id,
+            },
+            GraphFailure::Status {
+                status: 401 | 403,
+                code,
+                message,
+                request_id,
+            } => Failure::Forbidden {
+                code,
+                message,
+                request_id,
+            },
+            GraphFailure::Status {
+                status,
+                code,
+                message,
+                request_id,
+            } => Failure::GraphError {
+                status: Some(status),
+                code,
+                message,
+                request_id,
+            },
+            GraphFailure::Unavailable {
+                reason,
+                retry_after,
+                code,
+                request_id,
+            } => Failure::Unavailable {
+                reason,
+                retry_after,
+                code,
+                request_id,
+            },
             GraphFailure::Unexpected { reason, request_id } => Failure::GraphError {
                 status: None,
                 code: "unexpectedAnswer".into(),
@@ -138,27 +196,54 @@ impl Failure {
                 put("target", json!(e.target));
             }
             Failure::WorkflowNotAllowed { workflow_id } => {
-                put("message", json!(format!("workflow '{workflow_id}' is not in ALLOWED_WORKFLOW_IDS")));
+                put(
+                    "message",
+                    json!(format!(
+                        "workflow '{workflow_id}' is not in ALLOWED_WORKFLOW_IDS"
+                    )),
+                );
                 put("target", json!("workflowId"));
             }
-            Failure::NotFound { message, .. } => put("message", json!(graph_said("Graph found no such resource", message))),
+            Failure::NotFound { message, .. } => put(
+                "message",
+                json!(graph_said("Graph found no such resource", message)),
+            ),
             Failure::Forbidden { code, message, .. } => {
-                put("message", json!(graph_said("Graph refused this app's identity; check its Graph permissions", message)));
+                put(
+                    "message",
+                    json!(graph_said(
+                        "Graph refused this app's identity; check its Graph permissions",
+                        message
+                    )),
+                );
                 put("graphCode", json!(code));
             }
             Failure::Conflict { current_status, .. } => {
                 put("message", json!(format!("Graph refused the resume: the work is no longer waiting, its status is '{current_status}'")));
                 put("currentStatus", json!(current_status));
             }
-            Failure::Unavailable { reason, retry_after, code, .. } => {
+            Failure::Unavailable {
+                reason,
+                retry_after,
+                code,
+                ..
+            } => {
                 put("message", json!(format!("Graph stayed unavailable for the whole retry budget ({reason}); try again later")));
                 put("retryAfterSeconds", json!(retry_after.as_secs().max(1)));
                 if let Some(code) = code {
                     put("graphCode", json!(code));
                 }
             }
-            Failure::GraphError { status, code, message, .. } => {
-                put("message", json!(graph_said("Graph refused the request", message)));
+            Failure::GraphError {
+                status,
+                code,
+                message,
+                ..
+            } => {
+                put(
+                    "message",
+                    json!(graph_said("Graph refused the request", message)),
+                );
                 put("graphCode", json!(code));
                 if let Some(status) = status {
                     put("graphStatus", json!(status));

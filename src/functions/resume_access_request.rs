@@ -8,7 +8,11 @@ use serde_json::{json, Value};
 
 const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
 
-pub async fn resume(app: &App, command: &ResumeAccessRequest, call: &Call) -> Result<Outcome, Failure> {
+pub async fn resume(
+    app: &App,
+    command: &ResumeAccessRequest,
+    call: &Call,
+) -> Result<Outcome, Failure> {
     let request = GraphPath::new()
         .words("identityGovernance/entitlementManagement/assignmentRequests")
         .id(&command.assignment_request_id);
@@ -28,11 +32,17 @@ pub async fn resume(app: &App, command: &ResumeAccessRequest, call: &Call) -> Re
         "type": format!("microsoft.graph.accessPackageCustomExtensionStage.{}", command.stage.as_str()),
         "data": data,
     });
-    match app.graph.post(call, &request.clone().words("resume"), &body).await {
+    match app
+        .graph
+        .post(call, &request.clone().words("resume"), &body)
+        .await
+    {
         Ok(answer) => Ok(Outcome::Resumed {
             graph_request_id: answer.request_id,
         }),
-        Err(refusal) if super::is_refusal(&refusal) => read_back(app, call, &request, command, refusal).await,
+        Err(refusal) if super::is_refusal(&refusal) => {
+            read_back(app, call, &request, command, refusal).await
+        }
         Err(failure) => Err(failure.into()),
     }
 }
@@ -57,7 +67,10 @@ async fn read_back(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|i| i.get("id").and_then(Value::as_str) == Some(command.custom_extension_stage_instance_id.as_str()))
+        .find(|i| {
+            i.get("id").and_then(Value::as_str)
+                == Some(command.custom_extension_stage_instance_id.as_str())
+        })
         .and_then(|i| i.get("status").and_then(Value::as_str));
     match instance_status {
         Some("callbackReceived") => Ok(Outcome::AlreadyResumed {
@@ -67,7 +80,11 @@ async fn read_back(
         other => Err(Failure::Conflict {
             current_status: other
                 .map(str::to_string)
-                .or_else(|| body.get("status").and_then(Value::as_str).map(str::to_string))
+                .or_else(|| {
+                    body.get("status")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
                 .unwrap_or_else(|| "unknown".into()),
             request_id: answer.request_id,
         }),

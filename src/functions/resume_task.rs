@@ -25,11 +25,17 @@ pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outc
         "type": command.kind,
         "data": { "operationStatus": command.operation_status.as_str() },
     });
-    match app.graph.post(call, &result.clone().words("resume"), &body).await {
+    match app
+        .graph
+        .post(call, &result.clone().words("resume"), &body)
+        .await
+    {
         Ok(answer) => Ok(Outcome::Resumed {
             graph_request_id: answer.request_id,
         }),
-        Err(refusal) if super::is_refusal(&refusal) => read_back(app, call, &result, command.operation_status, refusal).await,
+        Err(refusal) if super::is_refusal(&refusal) => {
+            read_back(app, call, &result, command.operation_status, refusal).await
+        }
         Err(failure) => Err(failure.into()),
     }
 }
@@ -48,7 +54,12 @@ async fn read_back(
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
         Err(_) => return Err(refusal.into()),
     };
-    let status = answer.json()?.get("processingStatus").and_then(Value::as_str).unwrap_or_default().to_string();
+    let status = answer
+        .json()?
+        .get("processingStatus")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if status == asked.as_str() {
         Ok(Outcome::AlreadyResumed {
             graph_request_id: answer.request_id,

@@ -72,7 +72,10 @@ impl GraphResponse {
 enum Attempt {
     Done(Result<GraphResponse, GraphFailure>),
     /// Graph refused the token: renew it once, or give up with the failure.
-    Unauthorized { rejected: Secret, failure: GraphFailure },
+    Unauthorized {
+        rejected: Secret,
+        failure: GraphFailure,
+    },
     Retry {
         reason: String,
         retry_after: Option<Duration>,
@@ -100,12 +103,22 @@ impl GraphClient {
     }
 
     pub fn url(&self, path: &GraphPath) -> Url {
-        let text = format!("{}{}", self.root.as_str().trim_end_matches('/'), path.as_str());
+        let text = format!(
+            "{}{}",
+            self.root.as_str().trim_end_matches('/'),
+            path.as_str()
+        );
         Url::parse(&text).expect("a Graph path of words and encoded ids is a valid URL")
     }
 
-    pub async fn post(&self, call: &Call, path: &GraphPath, body: &Value) -> Result<GraphResponse, GraphFailure> {
-        self.send(call, Method::POST, self.url(path), Some(body)).await
+    pub async fn post(
+        &self,
+        call: &Call,
+        path: &GraphPath,
+        body: &Value,
+    ) -> Result<GraphResponse, GraphFailure> {
+        self.send(call, Method::POST, self.url(path), Some(body))
+            .await
     }
 
     pub async fn get(&self, call: &Call, url: Url) -> Result<GraphResponse, GraphFailure> {
@@ -135,7 +148,8 @@ impl GraphClient {
             reason,
             request_id: request_id.clone(),
         };
-        let url = Url::parse(link).map_err(|_| unexpected("a next link is not an absolute URL".into()))?;
+        let url = Url::parse(link)
+            .map_err(|_| unexpected("a next link is not an absolute URL".into()))?;
         if url.origin() != self.root.origin() {
             return Err(unexpected(format!(
                 "a next link points at {}, not the configured Graph host",
@@ -145,7 +159,13 @@ impl GraphClient {
         Ok(url)
     }
 
-    async fn send(&self, call: &Call, method: Method, url: Url, body: Option<&Value>) -> Result<GraphResponse, GraphFailure> {
+    async fn send(
+        &self,
+        call: &Call,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+    ) -> Result<GraphResponse, GraphFailure> {
         let mut retries = 0u32;
         let mut renewed = false;
         let mut token = None;
@@ -183,7 +203,9 @@ impl GraphClient {
                     request_id,
                 } => {
                     retries += 1;
-                    let delay = self.policy.delay(retries, retry_after, rand::random::<f64>());
+                    let delay = self
+                        .policy
+                        .delay(retries, retry_after, rand::random::<f64>());
                     if Instant::now() + delay > call.deadline {
                         return Err(GraphFailure::Unavailable {
                             reason,
@@ -199,7 +221,14 @@ impl GraphClient {
         }
     }
 
-    async fn attempt(&self, call: &Call, method: &Method, url: &Url, body: Option<&Value>, token: Secret) -> Attempt {
+    async fn attempt(
+        &self,
+        call: &Call,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        token: Secret,
+    ) -> Attempt {
         call.requests.fetch_add(1, Ordering::Relaxed);
         let remaining = call.deadline.saturating_duration_since(Instant::now());
         let mut request = self
@@ -216,21 +245,37 @@ impl GraphClient {
             Err(e) => return connection_failure(&e),
         };
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let request_id = header("request-id");
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => return connection_failure(&e),
         };
         if (200..300).contains(&status) {
-            return Attempt::Done(Ok(GraphResponse { status, request_id, body }));
+            return Attempt::Done(Ok(GraphResponse {
+                status,
+                request_id,
+                body,
+            }));
         }
         let (code, message) = error_code_and_message(&body);
         if status == 401 {
             return Attempt::Unauthorized {
                 rejected: token,
-                failure: GraphFailure::Status { status, code, message, request_id },
+                failure: GraphFailure::Status {
+                    status,
+                    code,
+                    message,
+                    request_id,
+                },
             };
         }
         if RetryPolicy::is_transient(status) {
@@ -244,7 +289,12 @@ impl GraphClient {
                 request_id,
             };
         }
-        Attempt::Done(Err(GraphFailure::Status { status, code, message, request_id }))
+        Attempt::Done(Err(GraphFailure::Status {
+            status,
+            code,
+            message,
+            request_id,
+        }))
     }
 
     fn pause(&self, wait: Duration) {
@@ -283,6 +333,14 @@ fn connection_failure(error: &reqwest::Error) -> Attempt {
 fn error_code_and_message(body: &[u8]) -> (String, String) {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
-    let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_string);
-    (field("code").unwrap_or_else(|| "UnknownError".into()), field("message").unwrap_or_default())
+    let field = |name: &str| {
+        error
+            .and_then(|e| e.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    (
+        field("code").unwrap_or_else(|| "UnknownError".into()),
+        field("message").unwrap_or_default(),
+    )
 }

@@ -21,7 +21,10 @@ pub enum GraphFailure {
     },
     /// Graph answered something this app cannot use (a next link to another host, bad JSON).
     #[error("unexpected answer from Graph: {reason}")]
-    Unexpected { reason: String, request_id: Option<String> },
+    Unexpected {
+        reason: String,
+        request_id: Option<String>,
+    },
 }
 
 impl GraphFailure {

@@ -35,7 +35,13 @@ mod tests {
     #[test]
     fn ids_stay_inside_their_segment() {
         let id = ResourceId::parse_str("id", "abc_123.x-y").unwrap();
-        let path = GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows").id(&id).words("tasks");
-        assert_eq!(path.as_str(), "/identityGovernance/lifecycleWorkflows/workflows/abc_123.x-y/tasks");
+        let path = GraphPath::new()
+            .words("identityGovernance/lifecycleWorkflows/workflows")
+            .id(&id)
+            .words("tasks");
+        assert_eq!(
+            path.as_str(),
+            "/identityGovernance/lifecycleWorkflows/workflows/abc_123.x-y/tasks"
+        );
     }
 }

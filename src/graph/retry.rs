@@ -33,7 +33,10 @@ impl RetryPolicy {
         if let Some(wait) = retry_after {
             return wait;
         }
-        let step = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(self.max_delay);
+        let step = self
+            .base
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
         step.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
     }
 }
@@ -57,12 +60,18 @@ mod tests {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(30))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
         let policy = RetryPolicy::new(Duration::from_secs(60));
-        assert_eq!(policy.delay(1, Some(Duration::from_secs(3)), 0.9), Duration::from_secs(3));
+        assert_eq!(
+            policy.delay(1, Some(Duration::from_secs(3)), 0.9),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]
@@ -72,7 +81,11 @@ mod tests {
         assert_eq!(p.delay(1, None, 0.0), Duration::from_millis(200));
         assert_eq!(p.delay(3, None, 1.0), Duration::from_millis(1600));
         assert_eq!(p.delay(30, None, 1.0), Duration::from_secs(10));
-        assert!(RetryPolicy::is_transient(429) && RetryPolicy::is_transient(503) && RetryPolicy::is_transient(504));
+        assert!(
+            RetryPolicy::is_transient(429)
+                && RetryPolicy::is_transient(503)
+                && RetryPolicy::is_transient(504)
+        );
         assert!(!RetryPolicy::is_transient(500) && !RetryPolicy::is_transient(400));
     }
 }

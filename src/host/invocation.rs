@@ -17,7 +17,8 @@ pub struct Invocation {
 impl Invocation {
     /// Parses the payload; an error says what is malformed (the host gets a 500).
     pub fn parse(function: &str, invocation_id: Option<&str>, body: &[u8]) -> Result<Self, String> {
-        let payload: Value = serde_json::from_slice(body).map_err(|e| format!("the invocation payload is not JSON ({e})"))?;
+        let payload: Value = serde_json::from_slice(body)
+            .map_err(|e| format!("the invocation payload is not JSON ({e})"))?;
         let Value::Object(mut payload) = payload else {
             return Err("the invocation payload is not a JSON object".into());
         };
@@ -49,7 +50,8 @@ impl Invocation {
 
     /// The `req` binding of an HTTP trigger.
     pub fn http(&self) -> Result<HttpTrigger, String> {
-        let req = decode_object(Some(self.binding("req")?)).map_err(|_| "the 'req' binding is not an HTTP request object".to_string())?;
+        let req = decode_object(Some(self.binding("req")?))
+            .map_err(|_| "the 'req' binding is not an HTTP request object".to_string())?;
         Ok(HttpTrigger { req })
     }
 
@@ -116,15 +118,18 @@ impl HttpTrigger {
     /// some host versions send an already-parsed JSON object.
     pub fn command_body(&self) -> Result<Map<String, Value>, CommandError> {
         let body = self.req.get("Body");
-        let binary = self
-            .header("Content-Type")
-            .is_some_and(|t| t.starts_with("application/octet-stream") || t.starts_with("multipart/"));
+        let binary = self.header("Content-Type").is_some_and(|t| {
+            t.starts_with("application/octet-stream") || t.starts_with("multipart/")
+        });
         match body {
             Some(Value::String(encoded)) if binary => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(encoded.trim())
-                    .map_err(|_| CommandError::invalid("body", "the binary body is not valid base64"))?;
-                let text = String::from_utf8(bytes).map_err(|_| CommandError::invalid("body", "the body is not UTF-8 text"))?;
+                    .map_err(|_| {
+                        CommandError::invalid("body", "the binary body is not valid base64")
+                    })?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| CommandError::invalid("body", "the body is not UTF-8 text"))?;
                 decode_object(Some(&Value::String(text)))
             }
             other => decode_object(other),
@@ -135,10 +140,16 @@ impl HttpTrigger {
     /// identifying claim (function key id, app id or object id), never a token.
     pub fn caller(&self) -> Option<String> {
         const CLAIMS: [(&str, &str); 5] = [
-            ("http://schemas.microsoft.com/2017/07/functions/claims/keyid", "keyid"),
+            (
+                "http://schemas.microsoft.com/2017/07/functions/claims/keyid",
+                "keyid",
+            ),
             ("appid", "appid"),
             ("azp", "appid"),
-            ("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid"),
+            (
+                "http://schemas.microsoft.com/identity/claims/objectidentifier",
+                "oid",
+            ),
             ("oid", "oid"),
         ];
         let identities = self.req.get("Identities")?.as_array()?;
@@ -193,16 +204,23 @@ mod tests {
 
     #[test]
     fn a_message_id_the_body_could_have_written_is_not_trusted() {
-        let inv = invocation(json!({"Data": {"message": {"MessageId": "forged"}}, "Metadata": {"MessageId": "forged"}}));
+        let inv = invocation(
+            json!({"Data": {"message": {"MessageId": "forged"}}, "Metadata": {"MessageId": "forged"}}),
+        );
         assert_eq!(inv.queue().unwrap().message_id, None);
     }
 
     #[test]
     fn a_payload_without_data_or_binding_is_malformed() {
-        assert!(Invocation::parse("F", None, b"{}").unwrap_err().contains("Data"));
+        assert!(Invocation::parse("F", None, b"{}")
+            .unwrap_err()
+            .contains("Data"));
         assert!(Invocation::parse("F", None, b"[]").is_err());
         assert!(Invocation::parse("F", None, b"nope").is_err());
-        assert!(invocation(json!({"Data": {}})).queue().unwrap_err().contains("message"));
+        assert!(invocation(json!({"Data": {}}))
+            .queue()
+            .unwrap_err()
+            .contains("message"));
         assert!(invocation(json!({"Data": {"req": 5}})).http().is_err());
     }
 
@@ -219,7 +237,10 @@ mod tests {
             assert_eq!(inv.http().unwrap().command_body().unwrap()["a"], 1);
         }
         let inv = invocation(json!({"Data": {"req": {"Method": "POST"}}}));
-        assert_eq!(inv.http().unwrap().command_body().unwrap_err().target, "body");
+        assert_eq!(
+            inv.http().unwrap().command_body().unwrap_err().target,
+            "body"
+        );
     }
 
     #[test]
@@ -229,6 +250,9 @@ mod tests {
                 {"Type": "http://schemas.microsoft.com/2017/07/functions/claims/authlevel", "Value": "Function"},
                 {"Type": "http://schemas.microsoft.com/2017/07/functions/claims/keyid", "Value": "default"}]},
             {"AuthenticationType": "aad", "Claims": [{"Type": "appid", "Value": "app-1"}]}]}}}));
-        assert_eq!(inv.http().unwrap().caller().as_deref(), Some("WebJobsAuthLevel(keyid=default),aad(appid=app-1)"));
+        assert_eq!(
+            inv.http().unwrap().caller().as_deref(),
+            Some("WebJobsAuthLevel(keyid=default),aad(appid=app-1)")
+        );
     }
 }

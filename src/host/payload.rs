@@ -13,7 +13,12 @@ const MAX_DECODES: usize = 4;
 /// Decodes a binding value into a JSON object, or says why it cannot (target `body`).
 pub fn decode_object(value: Option<&Value>) -> Result<Map<String, Value>, CommandError> {
     let mut current = match value {
-        None | Some(Value::Null) => return Err(CommandError::invalid("body", "the body is empty; send a JSON object")),
+        None | Some(Value::Null) => {
+            return Err(CommandError::invalid(
+                "body",
+                "the body is empty; send a JSON object",
+            ))
+        }
         Some(value) => value.clone(),
     };
     for _ in 0..=MAX_DECODES {
@@ -24,15 +29,27 @@ pub fn decode_object(value: Option<&Value>) -> Result<Map<String, Value>, Comman
                     return Err(CommandError::too_large(MAX_BODY_BYTES));
                 }
                 if text.trim().is_empty() {
-                    return Err(CommandError::invalid("body", "the body is empty; send a JSON object"));
+                    return Err(CommandError::invalid(
+                        "body",
+                        "the body is empty; send a JSON object",
+                    ));
                 }
-                current = serde_json::from_str(&text)
-                    .map_err(|e| CommandError::invalid("body", format!("the body is not JSON ({e})")))?;
+                current = serde_json::from_str(&text).map_err(|e| {
+                    CommandError::invalid("body", format!("the body is not JSON ({e})"))
+                })?;
             }
-            _ => return Err(CommandError::invalid("body", "the body must be a JSON object")),
+            _ => {
+                return Err(CommandError::invalid(
+                    "body",
+                    "the body must be a JSON object",
+                ))
+            }
         }
     }
-    Err(CommandError::invalid("body", "the body is a JSON string encoded too many times"))
+    Err(CommandError::invalid(
+        "body",
+        "the body is a JSON string encoded too many times",
+    ))
 }
 
 #[cfg(test)]
@@ -58,8 +75,19 @@ mod tests {
             v = Value::String(v.to_string());
         }
         assert_eq!(decode_object(Some(&v)).unwrap_err().target, "body");
-        for bad in [json!(null), json!(""), json!("not json"), json!("[1,2]"), json!(7), json!("\"text\"")] {
-            assert_eq!(decode_object(Some(&bad)).unwrap_err().target, "body", "{bad}");
+        for bad in [
+            json!(null),
+            json!(""),
+            json!("not json"),
+            json!("[1,2]"),
+            json!(7),
+            json!("\"text\""),
+        ] {
+            assert_eq!(
+                decode_object(Some(&bad)).unwrap_err().target,
+                "body",
+                "{bad}"
+            );
         }
         assert_eq!(decode_object(None).unwrap_err().code, "invalidCommand");
     }

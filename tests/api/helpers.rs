@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub const SMALL_TENANT: &str = "workflows=2,tasks=3,customTasks=2,users=5,inProgress=0.6,requests=6,seed=11";
+pub const SMALL_TENANT: &str =
+    "workflows=2,tasks=3,customTasks=2,users=5,inProgress=0.6,requests=6,seed=11";
 
 /// How the host wraps a queue message in `Data.message` (HOST-PROTOCOL.md).
 #[derive(Debug, Clone, Copy)]
@@ -110,7 +111,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl TestApp {
@@ -122,7 +127,10 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the handler did not answer GET / in time; stderr: {:?}", self.stderr());
+        panic!(
+            "the handler did not answer GET / in time; stderr: {:?}",
+            self.stderr()
+        );
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -138,7 +146,10 @@ impl TestApp {
         let response = self
             .client
             .post(self.url(&format!("/{function}")))
-            .header("X-Azure-Functions-InvocationId", uuid::Uuid::new_v4().to_string())
+            .header(
+                "X-Azure-Functions-InvocationId",
+                uuid::Uuid::new_v4().to_string(),
+            )
             .header("X-Azure-Functions-HostVersion", "4.1040.300.0")
             .header("User-Agent", "Azure-Functions-Host/4.1040.300.0")
             .header("Content-Type", "application/json")
@@ -148,7 +159,8 @@ impl TestApp {
             .expect("handler answers");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("answer is not JSON: {text:?}"));
+        let body: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("answer is not JSON: {text:?}"));
         for key in ["Outputs", "Logs", "ReturnValue"] {
             assert!(body.get(key).is_some(), "the answer lacks {key}: {body}");
         }
@@ -161,11 +173,24 @@ impl TestApp {
         assert_eq!(status, 200, "an HTTP invocation itself succeeds: {answer}");
         let res = &answer["Outputs"]["res"];
         assert_eq!(res["headers"]["Content-Type"], "application/json");
-        (res["statusCode"].as_u64().expect("statusCode") as u16, res["body"].clone())
+        (
+            res["statusCode"].as_u64().expect("statusCode") as u16,
+            res["body"].clone(),
+        )
     }
 
-    pub async fn queue(&self, function: &str, message: &Value, message_id: &str, delivery: u32) -> (u16, Value) {
-        self.invoke(function, &queue_payload(message, Encoding::Double, message_id, delivery)).await
+    pub async fn queue(
+        &self,
+        function: &str,
+        message: &Value,
+        message_id: &str,
+        delivery: u32,
+    ) -> (u16, Value) {
+        self.invoke(
+            function,
+            &queue_payload(message, Encoding::Double, message_id, delivery),
+        )
+        .await
     }
 
     pub async fn timer(&self) -> (u16, Value) {
@@ -174,7 +199,11 @@ impl TestApp {
 
     /// An in-progress custom task result: `(workflowId, taskId, resultId)`.
     pub fn waiting_task(&self, n: usize) -> (String, String, String) {
-        self.graph.task_results_with_status("inProgress").into_iter().nth(n).expect("enough in-progress results")
+        self.graph
+            .task_results_with_status("inProgress")
+            .into_iter()
+            .nth(n)
+            .expect("enough in-progress results")
     }
 
     pub fn waiting_request(&self, n: usize) -> (String, String, String) {
@@ -220,7 +249,12 @@ pub fn http_payload(function: &str, body: &str) -> Value {
         "sys": {"MethodName": function, "UtcNow": "2026-11-23T10:00:00Z", "RandGuid": uuid::Uuid::new_v4().to_string()}}})
 }
 
-pub fn queue_payload(message: &Value, encoding: Encoding, message_id: &str, delivery: u32) -> Value {
+pub fn queue_payload(
+    message: &Value,
+    encoding: Encoding,
+    message_id: &str,
+    delivery: u32,
+) -> Value {
     let data = match encoding {
         Encoding::Double => json!(json!(message.to_string()).to_string()),
         Encoding::Single => json!(message.to_string()),

@@ -12,13 +12,27 @@ async fn get_root_answers_at_once_for_the_hosts_readiness_probe() {
 #[tokio::test]
 async fn a_queue_message_resumes_in_every_encoding_the_host_produces() {
     let app = spawn_app().await;
-    for (n, encoding) in [Encoding::Double, Encoding::Single, Encoding::Object].into_iter().enumerate() {
+    for (n, encoding) in [Encoding::Double, Encoding::Single, Encoding::Object]
+        .into_iter()
+        .enumerate()
+    {
         let ids = app.waiting_task(0);
-        let payload = queue_payload(&resume_task_command(&ids, "completed"), encoding, &format!("m-{n}"), 1);
+        let payload = queue_payload(
+            &resume_task_command(&ids, "completed"),
+            encoding,
+            &format!("m-{n}"),
+            1,
+        );
         let (status, answer) = app.invoke("ResumeTaskQueue", &payload).await;
         assert_eq!(status, 200, "{encoding:?}: {answer}");
         assert_eq!(answer["ReturnValue"]["outcome"], "resumed", "{encoding:?}");
-        assert_eq!(app.graph.task_processing_result(&ids.2).unwrap().processing_status, "completed");
+        assert_eq!(
+            app.graph
+                .task_processing_result(&ids.2)
+                .unwrap()
+                .processing_status,
+            "completed"
+        );
     }
 }
 
@@ -31,7 +45,10 @@ async fn an_http_body_resumes_as_a_string_an_object_or_base64() {
         [
             (json!(command.to_string()), "application/json"),
             (command.clone(), "application/json"),
-            (json!(base64::engine::general_purpose::STANDARD.encode(command.to_string())), "application/octet-stream"),
+            (
+                json!(base64::engine::general_purpose::STANDARD.encode(command.to_string())),
+                "application/octet-stream",
+            ),
         ]
     };
     for i in 0..3 {
@@ -51,8 +68,18 @@ async fn an_http_body_resumes_as_a_string_an_object_or_base64() {
 async fn a_chunked_invocation_body_is_read_whole() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
-    let payload = queue_payload(&resume_task_command(&ids, "failed"), Encoding::Double, "chunked", 1).to_string();
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = payload.as_bytes().chunks(7).map(|c| Ok(c.to_vec())).collect();
+    let payload = queue_payload(
+        &resume_task_command(&ids, "failed"),
+        Encoding::Double,
+        "chunked",
+        1,
+    )
+    .to_string();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = payload
+        .as_bytes()
+        .chunks(7)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
     let response = app
         .client
         .post(app.url("/ResumeTaskQueue"))
@@ -64,7 +91,13 @@ async fn a_chunked_invocation_body_is_read_whole() {
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["ReturnValue"]["outcome"], "resumed");
-    assert_eq!(app.graph.task_processing_result(&ids.2).unwrap().processing_status, "failed");
+    assert_eq!(
+        app.graph
+            .task_processing_result(&ids.2)
+            .unwrap()
+            .processing_status,
+        "failed"
+    );
 }
 
 #[tokio::test]
@@ -78,16 +111,36 @@ async fn an_unknown_function_gets_404_with_an_error_json() {
 #[tokio::test]
 async fn a_malformed_invocation_gets_500_with_an_error_json_and_the_handler_lives_on() {
     let app = spawn_app().await;
-    for payload in [json!({}), json!({"Data": {}}), json!({"Data": {"req": null}}), json!({"Data": "x"}), json!([1])] {
-        for function in ["ResumeTask", "ResumeTaskQueue", "ListInProgress", "InProgress"] {
+    for payload in [
+        json!({}),
+        json!({"Data": {}}),
+        json!({"Data": {"req": null}}),
+        json!({"Data": "x"}),
+        json!([1]),
+    ] {
+        for function in [
+            "ResumeTask",
+            "ResumeTaskQueue",
+            "ListInProgress",
+            "InProgress",
+        ] {
             let (status, answer) = app.invoke(function, &payload).await;
             assert_eq!(status, 500, "{function} {payload}");
             assert_eq!(answer["error"]["code"], "malformedInvocation");
         }
     }
-    let response = app.client.post(app.url("/ResumeTask")).body("not json").send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/ResumeTask"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 500);
-    assert_eq!(app.client.get(app.url("/")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client.get(app.url("/")).send().await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -103,11 +156,26 @@ async fn a_timer_without_schedule_status_still_runs() {
 async fn a_successful_invocation_logs_one_summary_line_in_logs() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
-    let (_, answer) = app.queue("ResumeTaskQueue", &resume_task_command(&ids, "completed"), "audit-1", 1).await;
+    let (_, answer) = app
+        .queue(
+            "ResumeTaskQueue",
+            &resume_task_command(&ids, "completed"),
+            "audit-1",
+            1,
+        )
+        .await;
     let logs = answer["Logs"].as_array().unwrap();
     assert_eq!(logs.len(), 1);
     let line = logs[0].as_str().unwrap();
-    for part in ["ResumeTaskQueue", "invocationId=", "messageId=audit-1", &format!("taskProcessingResultId={}", ids.2), "outcome=resumed", "graphRequestId=", "durationMs="] {
+    for part in [
+        "ResumeTaskQueue",
+        "invocationId=",
+        "messageId=audit-1",
+        &format!("taskProcessingResultId={}", ids.2),
+        "outcome=resumed",
+        "graphRequestId=",
+        "durationMs=",
+    ] {
         assert!(line.contains(part), "{part} missing from {line}");
     }
     assert!(!line.contains("emulator."), "no token in logs");
@@ -120,10 +188,20 @@ async fn a_failed_invocation_logs_its_summary_to_stderr_without_free_text() {
     let command = json!({"assignmentRequestId": request, "customExtensionStageInstanceId": instance, "stage": stage,
         "customExtensionStageInstanceDetail": "private note about the user"});
     app.graph.add_fault("500:match=/resume").unwrap();
-    let (status, _) = app.queue("ResumeAccessRequestQueue", &command, "audit-2", 1).await;
+    let (status, _) = app
+        .queue("ResumeAccessRequestQueue", &command, "audit-2", 1)
+        .await;
     assert_eq!(status, 500);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let stderr = app.stderr().join("\n");
-    assert!(stderr.contains("ResumeAccessRequestQueue") && stderr.contains("outcome=graphError") && stderr.contains("messageId=audit-2"), "{stderr}");
-    assert!(!stderr.contains("private note"), "free text must not be logged");
+    assert!(
+        stderr.contains("ResumeAccessRequestQueue")
+            && stderr.contains("outcome=graphError")
+            && stderr.contains("messageId=audit-2"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("private note"),
+        "free text must not be logged"
+    );
 }
