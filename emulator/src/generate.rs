@@ -297,7 +297,7 @@ fn generate_request(
 
 /// The tenant `graph-emulator` serves by default, and the one the README's local run uses:
 /// three workflows with custom task extension tasks, results in every processing status
-/// (eight in progress, over more than one page at page size 5), and assignment requests
+/// (about ten in progress, over more than one page at page size 5), and assignment requests
 /// both waiting for a callback and finished.
 pub fn demo() -> Tenant {
     let mut tenant = generate(&GenerateSpec {
