@@ -374,7 +374,7 @@ async fn the_lcw_resume_works_in_every_spelling_and_path_and_only_while_in_progr
             assert_eq!(status, 204, "{action} under path {path}");
             let result = g.running.task_processing_result(&r).unwrap();
             assert_eq!(result.processing_status, "completed");
-            assert_eq!(result.resumes, [body.clone()]);
+            assert_eq!(result.resumes, std::slice::from_ref(&body));
             let (status, again) = g.post(&format!("{collection}/{r}/{action}"), &body).await;
             assert_eq!(
                 status, 400,
