@@ -1,6 +1,7 @@
 //! Lifecycle Workflows: workflows, tasks, runs, user and task processing results, custom
 //! task extensions, and the task processing result `resume` action in all of its spellings
-//! and under all of its navigation paths.
+//! and under all of its navigation paths (`tasks/{t}`, `userProcessingResults/{u}`,
+//! `runs/{run}/userProcessingResults/{u}`, `taskReports/{id}`).
 use crate::clock;
 use crate::error::GraphError;
 use crate::model::*;
@@ -23,6 +24,8 @@ enum Scope<'a> {
     User(&'a str),
     /// `workflows/{w}/runs/{run}/userProcessingResults/{u}/taskProcessingResults`
     RunUser(&'a str, &'a str),
+    /// `workflows/{w}/taskReports/{id}/taskProcessingResults`: one task in one run.
+    TaskReport(&'a str),
 }
 
 pub fn route(call: &Call, rest: &[&str]) -> Outcome {
@@ -79,6 +82,24 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
         }
         ["workflows", w, "runs", run, "userProcessingResults", u, "taskProcessingResults", tail @ ..] => {
             task_results(call, w, Scope::RunUser(run, u), tail)
+        }
+        ["workflows", w, "taskReports"] if get => with_workflow(call, w, |wf| {
+            let items = task_reports(wf)
+                .map(|(id, run, task)| task_report_json(wf, &id, run, task))
+                .collect();
+            page(
+                call,
+                &format!("identityGovernance/lifecycleWorkflows/workflows('{w}')/taskReports"),
+                items,
+                &["id", "processingStatus"],
+            )
+        }),
+        ["workflows", w, "taskReports", id] if get => with_workflow(call, w, |wf| {
+            let (id, run, task) = find_task_report(wf, id)?;
+            Ok(json_of(call, task_report_json(wf, &id, run, task)))
+        }),
+        ["workflows", w, "taskReports", id, "taskProcessingResults", tail @ ..] => {
+            task_results(call, w, Scope::TaskReport(id), tail)
         }
         ["customTaskExtensions", id] if get => get_custom_task_extension(call, id),
         _ if !get && !post => Err(GraphError::new(
@@ -172,6 +193,18 @@ fn list_task_results(call: &Call, w: &str, scope: &Scope) -> Outcome {
                 .map(|v| select(&call.query, v))
                 .collect()
         }
+        Scope::TaskReport(id) => {
+            let (_, run, task) = find_task_report(wf, id)?;
+            wf.user_processing_results
+                .iter()
+                .filter(|u| u.run_id == run.id)
+                .flat_map(|u| u.task_processing_results.iter().map(move |r| (u, r)))
+                .filter(|(_, r)| r.task_id == task.id)
+                .map(|(u, r)| task_result_json(wf, u, r))
+                .filter(|v| filter.matches(v))
+                .map(|v| select(&call.query, v))
+                .collect()
+        }
         Scope::User(u) | Scope::RunUser(_, u) => {
             let run = match scope {
                 Scope::RunUser(run, _) => Some(*run),
@@ -227,6 +260,10 @@ fn locate<'t>(
         }
         Scope::User(u) => upr.id == *u,
         Scope::RunUser(run, u) => upr.id == *u && upr.run_id == *run,
+        Scope::TaskReport(id) => {
+            let (_, run, task) = find_task_report(wf, id)?;
+            upr.run_id == run.id && result.task_id == task.id
+        }
     };
     if on_path {
         Ok((wf, upr, result))
@@ -357,6 +394,59 @@ fn find_task<'w>(wf: &'w Workflow, t: &str) -> Result<&'w Task, GraphError> {
         .iter()
         .find(|x| x.id == t)
         .ok_or_else(|| GraphError::not_found("task", t))
+}
+
+/// A task report is one task in one run; its id is derived from both, so it is stable.
+fn task_reports(wf: &Workflow) -> impl Iterator<Item = (String, &Run, &Task)> {
+    wf.runs.iter().flat_map(move |run| {
+        wf.tasks.iter().map(move |task| {
+            let name = format!("{}/{}", run.id, task.id);
+            (
+                uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes()).to_string(),
+                run,
+                task,
+            )
+        })
+    })
+}
+
+fn find_task_report<'w>(
+    wf: &'w Workflow,
+    id: &str,
+) -> Result<(String, &'w Run, &'w Task), GraphError> {
+    task_reports(wf)
+        .find(|(report, _, _)| report == id)
+        .ok_or_else(|| GraphError::not_found("taskReport", id))
+}
+
+fn task_report_json(wf: &Workflow, id: &str, run: &Run, task: &Task) -> Value {
+    let results: Vec<&TaskProcessingResult> = wf
+        .user_processing_results
+        .iter()
+        .filter(|u| u.run_id == run.id)
+        .flat_map(|u| &u.task_processing_results)
+        .filter(|r| r.task_id == task.id)
+        .collect();
+    let count = |status: &str| {
+        results
+            .iter()
+            .filter(|r| r.processing_status == status)
+            .count()
+    };
+    let waiting = count("inProgress") + count("queued");
+    json!({
+        "id": id,
+        "runId": run.id,
+        "processingStatus": if waiting > 0 { "inProgress" } else { "completed" },
+        "startedDateTime": run.started_date_time,
+        "completedDateTime": null,
+        "lastUpdatedDateTime": run.started_date_time,
+        "totalUsersCount": results.len(),
+        "successfulUsersCount": count("completed"),
+        "failedUsersCount": count("failed"),
+        "unprocessedUsersCount": waiting,
+        "task": task_json(task),
+    })
 }
 
 fn page(call: &Call, context: &str, items: Vec<Value>, filterable: &[&str]) -> Outcome {

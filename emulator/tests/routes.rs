@@ -14,7 +14,11 @@ struct Graph {
 }
 
 async fn start_with(settings: Settings) -> Graph {
-    let spec: GenerateSpec = SPEC.parse().unwrap();
+    start_tenant(SPEC, settings).await
+}
+
+async fn start_tenant(spec: &str, settings: Settings) -> Graph {
+    let spec: GenerateSpec = spec.parse().unwrap();
     let running = Emulator::start(graph_emulator::generate(&spec), settings, 0)
         .await
         .unwrap();
@@ -284,7 +288,24 @@ async fn task_processing_results_list_and_get_under_every_navigation_path_in_the
     let g = start().await;
     let (w, t, r) = g.waiting();
     let (run, u) = g.upr_of(&r);
+    let (_, reports) = g
+        .get(&format!("v1.0/{LCW}/workflows/{w}/taskReports"))
+        .await;
+    let report = reports["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["task"]["id"] == t.as_str() && x["runId"] == run.as_str())
+        .unwrap();
+    let report_id = report["id"].as_str().unwrap();
+    assert_eq!(
+        g.get(&format!("v1.0/{LCW}/workflows/{w}/taskReports/{report_id}"))
+            .await
+            .1["id"],
+        report_id
+    );
     let collections = [
+        format!("v1.0/{LCW}/workflows/{w}/taskReports/{report_id}/taskProcessingResults"),
         format!("v1.0/{LCW}/workflows/{w}/tasks/{t}/taskProcessingResults"),
         format!("v1.0/{LCW}/workflows/{w}/userProcessingResults/{u}/taskProcessingResults"),
         format!(
@@ -348,13 +369,17 @@ async fn custom_task_extensions_carry_their_callback_timeout() {
 
 #[tokio::test]
 async fn the_lcw_resume_works_in_every_spelling_and_path_and_only_while_in_progress() {
-    let g = start().await;
+    let g = start_tenant(
+        "workflows=2,tasks=3,customTasks=2,users=4,inProgress=1",
+        Settings::default(),
+    )
+    .await;
     for action in [
         "resume",
         "microsoft.graph.identityGovernance.resume",
         "identityGovernance.resume",
     ] {
-        for path in 0..3 {
+        for path in 0..4 {
             let Some((w, t, r)) = g
                 .running
                 .task_results_with_status("inProgress")
@@ -367,6 +392,11 @@ async fn the_lcw_resume_works_in_every_spelling_and_path_and_only_while_in_progr
             let collection = match path {
                 0 => format!("v1.0/{LCW}/workflows/{w}/tasks/{t}/taskProcessingResults"),
                 1 => format!("beta/{LCW}/workflows/{w}/userProcessingResults/{u}/taskProcessingResults"),
+                2 => {
+                    let (_, reports) = g.get(&format!("v1.0/{LCW}/workflows/{w}/taskReports")).await;
+                    let report = reports["value"].as_array().unwrap().iter().find(|x| x["task"]["id"] == t.as_str() && x["runId"] == run.as_str()).unwrap()["id"].as_str().unwrap().to_string();
+                    format!("v1.0/{LCW}/workflows/{w}/taskReports/{report}/taskProcessingResults")
+                }
                 _ => format!("v1.0/{LCW}/workflows/{w}/runs/{run}/userProcessingResults/{u}/taskProcessingResults"),
             };
             let body = json!({"source": "test", "type": "lifecycleEvent", "data": {"operationStatus": "Completed"}});
