@@ -51,6 +51,10 @@ pub struct Settings {
     pub not_waiting: NotWaiting,
     /// EM stages at which a callback may deny the request (docs disagree; see GRAPH.md §2).
     pub deny_stages: Vec<String>,
+    /// The root written into `@odata.nextLink` and `@odata.context` (default: the emulator's
+    /// own address), for an emulator behind a proxy, or to test what clients do with a
+    /// next link to another host.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +81,7 @@ impl Default for Settings {
                 "assignmentRequestCreated".into(),
                 "assignmentRequestApproved".into(),
             ],
+            public_url: None,
         }
     }
 }
@@ -120,8 +125,12 @@ impl Emulator {
     pub async fn start(tenant: Tenant, settings: Settings, port: u16) -> std::io::Result<Running> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        let base_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
         let emulator = Arc::new(
-            Emulator::new(tenant, settings, format!("http://{addr}"))
+            Emulator::new(tenant, settings, base_url)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -45,3 +45,73 @@ fn one_of<'a>(
         (a, b) => Ok(a.or(b)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TASK_TARGETS: [&str; 8] = [
+        "workflowId",
+        "taskId",
+        "taskProcessingResultId",
+        "callbackUriPath",
+        "operationStatus",
+        "source",
+        "type",
+        "data",
+    ];
+    const ACCESS_TARGETS: [&str; 7] = [
+        "assignmentRequestId",
+        "callbackUriPath",
+        "stage",
+        "customExtensionStageInstanceId",
+        "customExtensionStageInstanceDetail",
+        "state",
+        "source",
+    ];
+
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[A-Za-z0-9._/ %?#-]{0,40}".prop_map(Value::from),
+            prop_oneof![
+                Just("completed"),
+                Just("FAILED"),
+                Just("assignmentRequestApproved"),
+                Just("CustomExtensionConnectionTest")
+            ]
+            .prop_map(Value::from),
+        ]
+    }
+
+    fn body(fields: &'static [&'static str]) -> impl Strategy<Value = Map<String, Value>> {
+        proptest::collection::vec((proptest::sample::select(fields), field_value()), 0..8)
+            .prop_map(|pairs| pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn any_task_body_parses_or_names_a_task_field(body in body(&["workflowId", "taskId", "taskProcessingResultId", "callbackUriPath", "operationStatus", "source", "type", "extra"])) {
+            match ResumeTask::parse(&body, "default") {
+                Ok(command) => {
+                    for id in [&command.workflow_id, &command.task_id, &command.task_processing_result_id] {
+                        prop_assert_eq!(id.segment(), id.as_str().to_string());
+                    }
+                }
+                Err(e) => prop_assert!(TASK_TARGETS.contains(&e.target.as_str()), "{:?}", e),
+            }
+        }
+
+        #[test]
+        fn any_access_body_parses_or_names_a_canonical_field(body in body(&["assignmentRequestId", "AccessPackageAssignmentRequestId", "stage", "Stage", "customExtensionStageInstanceId", "CustomExtensionStageInstanceId", "callbackUriPath", "CallbackUriPath", "state", "State", "source"])) {
+            match AccessCommand::parse(&body, "default") {
+                Ok(AccessCommand::Resume(command)) => prop_assert_eq!(command.assignment_request_id.segment(), command.assignment_request_id.as_str().to_string()),
+                Ok(AccessCommand::ConnectionTest) => {}
+                Err(e) => prop_assert!(ACCESS_TARGETS.contains(&e.target.as_str()), "{:?}", e),
+            }
+        }
+    }
+}

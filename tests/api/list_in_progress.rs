@@ -189,3 +189,20 @@ async fn a_workflow_subset_lists_only_those_workflows() {
     assert!(!wanted.is_empty());
     assert_eq!(reported(&answer["ReturnValue"]), wanted);
 }
+
+#[tokio::test]
+async fn a_next_link_to_another_host_is_not_followed() {
+    let mut options = Options::default().page_size(1);
+    options.settings.public_url = Some("http://127.0.0.2:9".into());
+    let app = spawn_app_with(options).await;
+    let (status, answer) = app.timer().await;
+    assert_eq!(status, 200);
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["partial"], true);
+    let message = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("http://127.0.0.2:9") && message.contains("not the configured Graph host"),
+        "{message}"
+    );
+    assert_eq!(report["errors"][0]["code"], "unexpectedAnswer");
+}
