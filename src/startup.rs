@@ -1,5 +1,4 @@
 //! Builds the app from settings and serves the custom handler protocol on 127.0.0.1.
-use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::functions::{self, App};
 use crate::host::InvocationResponse;
@@ -22,16 +21,13 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `127.0.0.1:{settings.port}` and builds the one credential and Graph client.
+    /// Binds `127.0.0.1:{settings.port}`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let tokens = TokenSource::from_settings(&settings)
-            .map_err(|e| anyhow::anyhow!("Failed to set up {}: {e}", settings.auth.describe()))?;
-        let graph = crate::graph::GraphClient::new(&settings, tokens)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
             .await
             .map_err(|e| anyhow::anyhow!("Failed to listen on 127.0.0.1:{}: {e}", settings.port))?;
         Ok(Self {
-            app: Arc::new(App { settings, graph }),
+            app: Arc::new(App::new(settings)),
             listener,
         })
     }

@@ -8,7 +8,7 @@
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
 use super::App;
-use crate::graph::{Call, GraphFailure, GraphPath};
+use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -135,7 +135,14 @@ pub async fn sweep(app: &App, call: &Call) -> Report {
 
 async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
     let lock = || gathered.lock().expect("sweep lock");
-    let workflows = match list_workflows(app, call).await {
+    let graph = match app.graph().await {
+        Ok(graph) => graph,
+        Err(failure) => {
+            lock().errors.push(SweepError::new(None, &failure));
+            return;
+        }
+    };
+    let workflows = match list_workflows(app, graph, call).await {
         Ok(workflows) => workflows,
         Err(failure) => {
             lock().errors.push(SweepError::new(None, &failure));
@@ -154,7 +161,7 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
     // Each workflow's custom tasks.
     stream::iter(workflows.into_iter().map(|(id, _)| id).enumerate())
         .map(|(index, id)| async move {
-            let tasks = custom_tasks(app, call, &id).await;
+            let tasks = custom_tasks(graph, call, &id).await;
             (index, id, tasks)
         })
         .buffer_unordered(width)
@@ -183,7 +190,7 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
     let failed_workflows: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     stream::iter(tasks)
         .map(|(index, workflow_id, task_id)| async move {
-            let results = waiting_results(app, call, &workflow_id, &task_id).await;
+            let results = waiting_results(graph, call, &workflow_id, &task_id).await;
             (index, workflow_id, results)
         })
         .buffer_unordered(width)
@@ -218,7 +225,7 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
     };
     stream::iter(extensions)
         .map(|id| async move {
-            let timeout = callback_timeout(app, call, &id).await;
+            let timeout = callback_timeout(graph, call, &id).await;
             (id, timeout)
         })
         .buffer_unordered(width)
@@ -231,7 +238,11 @@ async fn gather(app: &App, call: &Call, gathered: &Mutex<Gathered>) {
         .await;
 }
 
-async fn list_workflows(app: &App, call: &Call) -> Result<Vec<(String, String)>, GraphFailure> {
+async fn list_workflows(
+    app: &App,
+    graph: &GraphClient,
+    call: &Call,
+) -> Result<Vec<(String, String)>, GraphFailure> {
     let name_of = |w: &Value| {
         let text = |k: &str| {
             w.get(k)
@@ -243,30 +254,23 @@ async fn list_workflows(app: &App, call: &Call) -> Result<Vec<(String, String)>,
     };
     match &app.settings.list_workflow_ids {
         None => {
-            let mut url = app
-                .graph
+            let mut url = graph
                 .url(&GraphPath::new().words("identityGovernance/lifecycleWorkflows/workflows"));
             url.set_query(Some("$select=id,displayName"));
-            Ok(app
-                .graph
-                .list(call, url)
-                .await?
-                .iter()
-                .map(name_of)
-                .collect())
+            Ok(graph.list(call, url).await?.iter().map(name_of).collect())
         }
         Some(ids) => {
             let mut workflows = Vec::new();
             for id in ids {
                 let id = crate::domain::ResourceId::parse_str("LIST_IN_PROGRESS_WORKFLOW_IDS", id)
                     .expect("validated at startup");
-                let mut url = app.graph.url(
+                let mut url = graph.url(
                     &GraphPath::new()
                         .words("identityGovernance/lifecycleWorkflows/workflows")
                         .id(&id),
                 );
                 url.set_query(Some("$select=id,displayName"));
-                workflows.push(name_of(&app.graph.get(call, url).await?.json()?));
+                workflows.push(name_of(&graph.get(call, url).await?.json()?));
             }
             Ok(workflows)
         }
@@ -274,12 +278,12 @@ async fn list_workflows(app: &App, call: &Call) -> Result<Vec<(String, String)>,
 }
 
 async fn custom_tasks(
-    app: &App,
+    graph: &GraphClient,
     call: &Call,
     workflow_id: &str,
 ) -> Result<Vec<CustomTask>, GraphFailure> {
-    let url = tasks_url(app, workflow_id, None)?;
-    let tasks = app.graph.list(call, url).await?;
+    let url = tasks_url(graph, workflow_id, None)?;
+    let tasks = graph.list(call, url).await?;
     Ok(tasks
         .iter()
         .filter(|t| {
@@ -314,13 +318,13 @@ async fn custom_tasks(
 }
 
 async fn waiting_results(
-    app: &App,
+    graph: &GraphClient,
     call: &Call,
     workflow_id: &str,
     task_id: &str,
 ) -> Result<Vec<Value>, GraphFailure> {
-    let url = tasks_url(app, workflow_id, Some(task_id))?;
-    let results = app.graph.list(call, url).await?;
+    let url = tasks_url(graph, workflow_id, Some(task_id))?;
+    let results = graph.list(call, url).await?;
     // The filter is Graph's; checking again costs nothing and guards against a server that ignores it.
     Ok(results
         .into_iter()
@@ -329,7 +333,11 @@ async fn waiting_results(
 }
 
 /// `workflows/{w}/tasks`, or `workflows/{w}/tasks/{t}/taskProcessingResults?$filter=…`.
-fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url, GraphFailure> {
+fn tasks_url(
+    graph: &GraphClient,
+    workflow_id: &str,
+    task_id: Option<&str>,
+) -> Result<Url, GraphFailure> {
     let id = |text: &str| {
         crate::domain::ResourceId::parse_str("id", text).map_err(|e| GraphFailure::Unexpected {
             reason: format!(
@@ -345,14 +353,12 @@ fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url,
         .words("tasks");
     Ok(match task_id {
         None => {
-            let mut url = app.graph.url(&path);
+            let mut url = graph.url(&path);
             url.set_query(Some("$select=id,displayName,taskDefinitionId,arguments"));
             url
         }
         Some(task_id) => {
-            let mut url = app
-                .graph
-                .url(&path.id(&id(task_id)?).words("taskProcessingResults"));
+            let mut url = graph.url(&path.id(&id(task_id)?).words("taskProcessingResults"));
             url.set_query(Some("$filter=processingStatus%20eq%20'inProgress'&$select=id,processingStatus,startedDateTime,subject"));
             url
         }
@@ -360,14 +366,18 @@ fn tasks_url(app: &App, workflow_id: &str, task_id: Option<&str>) -> Result<Url,
 }
 
 /// The extension's `callbackConfiguration.timeoutDuration`, when it can be read.
-async fn callback_timeout(app: &App, call: &Call, extension_id: &str) -> Option<Duration> {
+async fn callback_timeout(
+    graph: &GraphClient,
+    call: &Call,
+    extension_id: &str,
+) -> Option<Duration> {
     let id = crate::domain::ResourceId::parse_str("customTaskExtensionID", extension_id).ok()?;
-    let url = app.graph.url(
+    let url = graph.url(
         &GraphPath::new()
             .words("identityGovernance/lifecycleWorkflows/customTaskExtensions")
             .id(&id),
     );
-    let body = app.graph.get(call, url).await.ok()?.json().ok()?;
+    let body = graph.get(call, url).await.ok()?.json().ok()?;
     parse_iso8601_duration(
         body.get("callbackConfiguration")?
             .get("timeoutDuration")?

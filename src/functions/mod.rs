@@ -9,6 +9,7 @@ pub mod outcome;
 mod resume_access_request;
 mod resume_task;
 
+use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::domain::{AccessCommand, ResumeTask};
 use crate::graph::{Call, GraphClient, GraphFailure};
@@ -20,9 +21,43 @@ use std::time::Instant;
 use warp::http::StatusCode;
 
 /// What every invocation shares: settings and the one Graph client of the process.
+///
+/// The Graph client (credential, TLS configuration, connection pool) is built once, off the
+/// start-up path: the host counts a cold start until the first answer, and an invocation
+/// that fails validation never needs Graph. [`crate::startup`] builds it right after the
+/// port is bound, and stops the process if it cannot be built.
 pub struct App {
     pub settings: Settings,
-    pub graph: GraphClient,
+    graph: tokio::sync::OnceCell<GraphClient>,
+}
+
+impl App {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            graph: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The process's Graph client, built on first use.
+    pub async fn graph(&self) -> Result<&GraphClient, GraphFailure> {
+        self.graph
+            .get_or_try_init(|| async {
+                let tokens = TokenSource::from_settings(&self.settings).map_err(|e| {
+                    GraphFailure::Unavailable {
+                        reason: format!("cannot set up {}: {e}", self.settings.auth.describe()),
+                        retry_after: std::time::Duration::from_secs(60),
+                        code: None,
+                        request_id: None,
+                    }
+                })?;
+                GraphClient::new(&self.settings, tokens).map_err(|e| GraphFailure::Unexpected {
+                    reason: format!("cannot build the HTTP client: {e}"),
+                    request_id: None,
+                })
+            })
+            .await
+    }
 }
 
 /// The functions of this app, by folder name.

@@ -32,8 +32,8 @@ pub async fn resume(
         "type": format!("microsoft.graph.accessPackageCustomExtensionStage.{}", command.stage.as_str()),
         "data": data,
     });
-    match app
-        .graph
+    let graph = app.graph().await?;
+    match graph
         .post(call, &request.clone().words("resume"), &body)
         .await
     {
@@ -56,7 +56,8 @@ async fn read_back(
     command: &ResumeAccessRequest,
     refusal: GraphFailure,
 ) -> Result<Outcome, Failure> {
-    let answer = match app.graph.get(call, app.graph.url(request)).await {
+    let graph = app.graph().await?;
+    let answer = match graph.get(call, graph.url(request)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
         Err(_) => return Err(refusal.into()),

@@ -25,8 +25,8 @@ pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outc
         "type": command.kind,
         "data": { "operationStatus": command.operation_status.as_str() },
     });
-    match app
-        .graph
+    let graph = app.graph().await?;
+    match graph
         .post(call, &result.clone().words("resume"), &body)
         .await
     {
@@ -49,7 +49,8 @@ async fn read_back(
     asked: OperationStatus,
     refusal: GraphFailure,
 ) -> Result<Outcome, Failure> {
-    let answer = match app.graph.get(call, app.graph.url(result)).await {
+    let graph = app.graph().await?;
+    let answer = match graph.get(call, graph.url(result)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
         Err(_) => return Err(refusal.into()),

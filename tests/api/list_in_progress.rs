@@ -209,8 +209,18 @@ async fn a_next_link_to_another_host_is_not_followed() {
 
 #[tokio::test]
 async fn throttling_and_transient_failures_lose_nothing_and_report_nothing_twice() {
-    let app = spawn_app_with(Options::default().page_size(3).tenant("workflows=5,tasks=4,customTasks=3,users=8,inProgress=0.5,seed=21")).await;
-    for fault in ["429:times=3,retry-after=1", "503:match=/taskProcessingResults,after=2,times=2", "504:match=/tasks,after=4,times=1", "empty-page:match=/taskProcessingResults,times=5"] {
+    let app = spawn_app_with(
+        Options::default()
+            .page_size(3)
+            .tenant("workflows=5,tasks=4,customTasks=3,users=8,inProgress=0.5,seed=21"),
+    )
+    .await;
+    for fault in [
+        "429:times=3,retry-after=1",
+        "503:match=/taskProcessingResults,after=2,times=2",
+        "504:match=/tasks,after=4,times=1",
+        "empty-page:match=/taskProcessingResults,times=5",
+    ] {
         app.graph.add_fault(fault).unwrap();
     }
     let (status, answer) = app.timer().await;

@@ -1,0 +1,196 @@
+//! What every benchmark needs: the release handler, started as the Functions host starts
+//! it, the host's payloads, and process memory from /proc.
+use anyhow::{bail, Context, Result};
+use graph_emulator::Running;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench lives in the repo")
+        .to_path_buf()
+}
+
+/// Builds the handler in release mode, as it is deployed.
+pub fn build_release_handler() -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "resume-handler",
+            "--bin",
+            "resume-handler",
+        ])
+        .current_dir(repo_root())
+        .status()
+        .context("Failed to run cargo build --release")?;
+    if !status.success() {
+        bail!("cargo build --release failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    Ok(target.join("release/resume-handler"))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running handler process.
+pub struct Handler {
+    pub child: tokio::process::Child,
+    pub port: u16,
+    pub client: reqwest::Client,
+}
+
+impl Handler {
+    /// Spawns the handler wired to `graph`; returns once `GET /` answers.
+    pub async fn start(
+        binary: &Path,
+        graph: &Running,
+        env: &[(&str, &str)],
+    ) -> Result<(Self, Duration)> {
+        let port = free_port();
+        let started = Instant::now();
+        let child = spawn(binary, port, graph, env)?;
+        let handler = Self {
+            child,
+            port,
+            client: client(),
+        };
+        handler.wait_until_ready().await?;
+        Ok((handler, started.elapsed()))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn wait_until_ready(&self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.client.get(self.url("/")).send().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        bail!("the handler did not answer GET / in 30 s")
+    }
+
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Result<(u16, Value)> {
+        let response = self
+            .client
+            .post(self.url(&format!("/{function}")))
+            .header(
+                "X-Azure-Functions-InvocationId",
+                uuid::Uuid::new_v4().to_string(),
+            )
+            .header("Content-Type", "application/json")
+            .body(payload.to_string())
+            .send()
+            .await?;
+        Ok((response.status().as_u16(), response.json().await?))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client")
+}
+
+pub fn spawn(
+    binary: &Path,
+    port: u16,
+    graph: &Running,
+    env: &[(&str, &str)],
+) -> Result<tokio::process::Child> {
+    tokio::process::Command::new(binary)
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("GRAPH_BASE_URL", graph.url())
+        .env("IDENTITY_ENDPOINT", graph.identity_endpoint())
+        .env("IDENTITY_HEADER", "local-dev")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("Failed to start the handler")
+}
+
+pub fn timer_payload() -> Value {
+    json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true}, "ScheduleStatus": null, "IsPastDue": false}},
+        "Metadata": {"sys": {"MethodName": "ListInProgress"}}})
+}
+
+/// A Service Bus invocation, the message JSON-encoded twice as the host sends it.
+pub fn queue_payload(message: &Value, message_id: &str) -> Value {
+    json!({"Data": {"message": json!(message.to_string()).to_string()},
+        "Metadata": {"MessageId": json!(message_id).to_string(), "DeliveryCount": "1", "sys": {"MethodName": "ResumeTaskQueue"}}})
+}
+
+pub fn resume_command((w, t, r): &(String, String, String)) -> Value {
+    json!({"workflowId": w, "taskId": t, "taskProcessingResultId": r, "operationStatus": "completed"})
+}
+
+/// `VmHWM` (peak) and `VmRSS` (current) of a process, in KiB.
+pub fn memory_kib(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((field("VmHWM:"), field("VmRSS:")))
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A token from the emulator's managed identity endpoint, for requests sent straight to it.
+pub async fn emulator_token(graph: &Running) -> Result<String> {
+    let answer: Value = client()
+        .get(format!(
+            "{}?api-version=2019-08-01&resource=https://graph.microsoft.com",
+            graph.identity_endpoint()
+        ))
+        .header("X-IDENTITY-HEADER", "local-dev")
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(answer["access_token"]
+        .as_str()
+        .context("the emulator issued no token")?
+        .to_string())
+}

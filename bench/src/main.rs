@@ -1,0 +1,36 @@
+//! `cargo run --release -p bench -- <sweep|all> [--smoke]`: benchmarks that print each
+//! number beside the reference it is measured against, in the same run. `--smoke` runs a
+//! small version of each (for CI, to keep them from rotting); it asserts nothing about speed.
+mod common;
+mod handler;
+mod sweep;
+
+use anyhow::{bail, Result};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    match args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(String::as_str)
+    {
+        Some("sweep") => sweep::run(smoke).await,
+        Some("handler") => run_handler(smoke).await,
+        Some("all") => {
+            run_handler(smoke).await?;
+            sweep::run(smoke).await
+        }
+        other => bail!("usage: bench <all|handler|sweep> [--smoke] (got {other:?})"),
+    }
+}
+
+async fn run_handler(smoke: bool) -> Result<()> {
+    let binary = common::build_release_handler()?;
+    let sizes = handler::Sizes::new(smoke);
+    println!("# resume-handler against its floors\n");
+    handler::cold_start(&binary, &sizes).await?;
+    handler::throughput_and_memory(&binary, &sizes).await?;
+    handler::throttled(&binary, &sizes).await
+}
