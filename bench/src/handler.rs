@@ -55,7 +55,8 @@ fn floor_binary() -> Result<PathBuf> {
     Ok(floor)
 }
 
-pub async fn cold_start(binary: &Path, sizes: &Sizes) -> Result<()> {
+/// Returns the median time from spawn to the first resume completed.
+pub async fn cold_start(binary: &Path, sizes: &Sizes) -> Result<Duration> {
     let graph = Emulator::start(
         graph_emulator::generate(&resumable_tenant(sizes.cold_starts * 2)),
         Settings::default(),
@@ -124,7 +125,7 @@ pub async fn cold_start(binary: &Path, sizes: &Sizes) -> Result<()> {
         "| spawn → first resume completed (token fetch included) | {} | | |\n",
         ms(res)
     );
-    Ok(())
+    Ok(res)
 }
 
 /// Resumes through the handler (host payload in → Graph → response), `concurrency` at a time.
@@ -194,7 +195,8 @@ fn summarize(mut latencies: Vec<Duration>, wall: Duration) -> Throughput {
     }
 }
 
-pub async fn throughput_and_memory(binary: &Path, sizes: &Sizes) -> Result<Throughput> {
+/// Returns the concurrent throughput through the handler and the handler's peak RSS (KiB).
+pub async fn throughput_and_memory(binary: &Path, sizes: &Sizes) -> Result<(Throughput, u64)> {
     let n = sizes.invocations;
     let spec = resumable_tenant(n);
     // Through the handler, one at a time: peak RSS after n invocations.
@@ -291,7 +293,7 @@ pub async fn throughput_and_memory(binary: &Path, sizes: &Sizes) -> Result<Throu
         "| handler ÷ floor | {:.0}% | | |\n",
         100.0 * via.per_second / floor.per_second
     );
-    Ok(via)
+    Ok((via, peak_concurrent))
 }
 
 pub async fn throttled(binary: &Path, sizes: &Sizes) -> Result<()> {

@@ -1,8 +1,14 @@
-//! `cargo run --release -p bench -- <sweep|all> [--smoke]`: benchmarks that print each
-//! number beside the reference it is measured against, in the same run. `--smoke` runs a
-//! small version of each (for CI, to keep them from rotting); it asserts nothing about speed.
+//! `cargo run --release -p bench -- <all|handler|sweep> [--smoke]`: benchmarks that print
+//! each number beside the reference it is measured against, in the same run. `--smoke` runs
+//! a small version of each (for CI, to keep them from rotting; it skips the Python peer and
+//! asserts nothing about speed).
+//!
+//! - `handler`: cold start, memory, throughput and latency, throttling, and the Python SDK peer;
+//! - `sweep`: ListInProgress at tenant scale (issue: the in-progress report);
+//! - `all`: both.
 mod common;
 mod handler;
+mod peer;
 mod sweep;
 
 use anyhow::{bail, Result};
@@ -30,7 +36,17 @@ async fn run_handler(smoke: bool) -> Result<()> {
     let binary = common::build_release_handler()?;
     let sizes = handler::Sizes::new(smoke);
     println!("# resume-handler against its floors\n");
-    handler::cold_start(&binary, &sizes).await?;
-    handler::throughput_and_memory(&binary, &sizes).await?;
-    handler::throttled(&binary, &sizes).await
+    let cold_resume = handler::cold_start(&binary, &sizes).await?;
+    let (throughput, peak_rss_kib) = handler::throughput_and_memory(&binary, &sizes).await?;
+    handler::throttled(&binary, &sizes).await?;
+    if smoke {
+        println!("(--smoke: the Python SDK peer is skipped)\n");
+        return Ok(());
+    }
+    let ours = peer::Ours {
+        throughput,
+        peak_rss_kib,
+        cold_resume,
+    };
+    peer::compare(&binary, &ours, sizes.concurrency).await
 }
