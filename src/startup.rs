@@ -3,10 +3,11 @@ use crate::config::Settings;
 use crate::functions::{self, App};
 use crate::host::InvocationResponse;
 use bytes::{Buf, Bytes, BytesMut};
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
@@ -100,14 +101,12 @@ async fn invoke(
             );
         }
     };
-    // Run on its own task so that even a bug that panics answers with a complete response.
-    let task = tokio::spawn(async move {
-        functions::invoke(&app, &function, invocation_id.as_deref(), &payload).await
-    });
-    match task.await {
+    // Even a bug that panics answers with a complete response, and the process lives on.
+    let invocation = functions::invoke(&app, &function, invocation_id.as_deref(), &payload);
+    match AssertUnwindSafe(invocation).catch_unwind().await {
         Ok(response) => response,
-        Err(e) => {
-            tracing::error!(error = %e, "invocation task failed");
+        Err(_) => {
+            tracing::error!(function, "the invocation panicked");
             InvocationResponse::failed(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 json!({"code": "internalError", "message": "the handler failed; see its stderr"}),

@@ -16,27 +16,24 @@ pub fn repo_root() -> PathBuf {
 
 /// Builds the handler in release mode, as it is deployed.
 pub fn build_release_handler() -> Result<PathBuf> {
+    build_release("resume-handler", "resume-handler")
+}
+
+/// Builds one binary of the workspace in release mode and returns its path.
+pub fn build_release(package: &str, bin: &str) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-q",
-            "-p",
-            "resume-handler",
-            "--bin",
-            "resume-handler",
-        ])
+        .args(["build", "--release", "-q", "-p", package, "--bin", bin])
         .current_dir(repo_root())
         .status()
         .context("Failed to run cargo build --release")?;
     if !status.success() {
-        bail!("cargo build --release failed");
+        bail!("cargo build --release -p {package} failed");
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
-    Ok(target.join("release/resume-handler"))
+    Ok(target.join("release").join(bin))
 }
 
 pub fn free_port() -> u16 {

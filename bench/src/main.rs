@@ -1,12 +1,14 @@
-//! `cargo run --release -p bench -- <all|handler|sweep> [--smoke]`: benchmarks that print
+//! `cargo run --release -p bench -- <all|emulator|handler|sweep> [--smoke]`: benchmarks that print
 //! each number beside the reference it is measured against, in the same run. `--smoke` runs
 //! a small version of each (for CI, to keep them from rotting; it skips the Python peer and
 //! asserts nothing about speed).
 //!
 //! - `handler`: cold start, memory, throughput and latency, throttling, and the Python SDK peer;
 //! - `sweep`: ListInProgress at tenant scale (issue: the in-progress report);
-//! - `all`: both.
+//! - `emulator`: the Graph emulator's own throughput and memory;
+//! - `all`: all three.
 mod common;
+mod emulator;
 mod handler;
 mod peer;
 mod sweep;
@@ -23,12 +25,14 @@ async fn main() -> Result<()> {
         .map(String::as_str)
     {
         Some("sweep") => sweep::run(smoke).await,
+        Some("emulator") => emulator::run(smoke).await,
         Some("handler") => run_handler(smoke).await,
         Some("all") => {
+            emulator::run(smoke).await?;
             run_handler(smoke).await?;
             sweep::run(smoke).await
         }
-        other => bail!("usage: bench <all|handler|sweep> [--smoke] (got {other:?})"),
+        other => bail!("usage: bench <all|emulator|handler|sweep> [--smoke] (got {other:?})"),
     }
 }
 
