@@ -4,32 +4,50 @@
 //!
 //! The environment is injected as an [`Env`], so tests build settings from a list of pairs
 //! instead of mutating the process environment.
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::time::Duration;
 use url::Url;
 
-/// A snapshot of environment variables.
+/// A snapshot of environment variables, which remembers the names it was asked for (so
+/// the deployment's tests can check that every setting read is set or has a default).
 #[derive(Debug, Clone, Default)]
-pub struct Env(HashMap<String, String>);
+pub struct Env {
+    vars: HashMap<String, String>,
+    asked: RefCell<BTreeSet<String>>,
+}
 
 impl Env {
     pub fn from_process() -> Self {
-        Self(std::env::vars().collect())
+        Self {
+            vars: std::env::vars().collect(),
+            ..Self::default()
+        }
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self(
-            pairs
+        Self {
+            vars: pairs
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
-        )
+            ..Self::default()
+        }
     }
 
     /// The value, or `None` when unset or blank.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+        self.asked.borrow_mut().insert(name.to_string());
+        self.vars
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Every name [`Env::get`] was asked for so far.
+    pub fn names_asked(&self) -> BTreeSet<String> {
+        self.asked.borrow().clone()
     }
 }
 

@@ -1,0 +1,414 @@
+// resume-handler on Azure Functions Flex Consumption: the function app (custom handler,
+// managed identity, no secrets), its storage, Application Insights, the Service Bus queues,
+// the role assignments between them, and optionally the Graph permissions and Entra
+// authentication for the HTTP functions. Deploy: see the README's "Deploy" section.
+targetScope = 'resourceGroup'
+
+@description('A short name for this deployment; names and the azd environment derive from it.')
+@minLength(2)
+@maxLength(20)
+param environmentName string
+
+param location string = resourceGroup().location
+
+@description('Use a user-assigned managed identity (created here) instead of the system-assigned one, for storage, Service Bus and Graph.')
+param useUserAssignedIdentity bool = false
+
+@description('Grant the identity Microsoft Graph permissions here (needs Privileged Role Administrator). Turn off when a Graph admin grants them separately, or when the identity is put in the custom extensions\' authorizedApps instead.')
+param grantGraphPermissions bool = true
+
+@description('With grantGraphPermissions: also EntitlementManagement.ReadWrite.All, for ResumeAccessRequest.')
+param grantEntitlementManagement bool = true
+
+@description('Principal (object) ids that may send to the queues, e.g. a Logic App\'s managed identity.')
+param senderPrincipalIds array = []
+
+@description('Require an Entra token from the listed client applications on the HTTP functions (App Service authentication).')
+param requireEntraAuth bool = false
+
+@description('With requireEntraAuth: the application (client) id of the app registration that represents this API (the token audience).')
+param entraAuthAudienceClientId string = ''
+
+@description('With requireEntraAuth: the client application ids allowed to call.')
+param entraAuthAllowedClientIds array = []
+
+@allowed([
+  'global'
+  'usgov'
+  'usgovdod'
+  'china'
+])
+param graphCloud string = 'global'
+
+@allowed([
+  'v1.0'
+  'beta'
+])
+param graphApiVersion string = 'v1.0'
+
+@description('Timer schedule of ListInProgress (NCRONTAB, six fields).')
+param listInProgressSchedule string = '0 */15 * * * *'
+
+@description('Comma-separated workflow ids allowed for task resumes; empty for all.')
+param allowedWorkflowIds string = ''
+
+@description('Comma-separated workflow ids the in-progress report covers; empty for all.')
+param listInProgressWorkflowIds string = ''
+
+param graphRetryBudget string = '60s'
+param staleAfter string = '1h'
+param resumeSource string = 'resume-handler'
+
+@minValue(1)
+@maxValue(64)
+param graphMaxConcurrency int = 8
+
+@description('Service Bus deliveries before dead-lettering (× graphRetryBudget = the outage ridden out).')
+param maxDeliveryCount int = 10
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 512
+
+var suffix = uniqueString(subscription().id, resourceGroup().id, environmentName)
+var tags = {
+  'azd-env-name': environmentName
+  app: 'resume-handler'
+}
+var appName = 'func-${environmentName}-${suffix}'
+// The queues the ResumeTaskQueue and ResumeAccessRequestQueue function.json files bind to.
+var queueNames = [
+  'resume-task'
+  'resume-access-request'
+]
+var deploymentContainer = 'app-package'
+var roles = {
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+// ---- Identity -------------------------------------------------------------------------
+
+resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (useUserAssignedIdentity) {
+  name: 'id-${environmentName}-${suffix}'
+  location: location
+  tags: tags
+}
+
+// ---- Storage: the host's state and the deployment package, identity only -----------------
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: take('st${toLower(replace(environmentName, '-', ''))}${suffix}', 24)
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    defaultToOAuthAuthentication: true
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainer
+}
+
+// ---- Monitoring: Entra-authenticated ingestion only --------------------------------------
+
+resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: 'log-${environmentName}-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 30
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: 'appi-${environmentName}-${suffix}'
+  location: location
+  tags: tags
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: logs.id
+    DisableLocalAuth: true
+  }
+}
+
+// ---- Service Bus ----------------------------------------------------------------------
+
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    name: 'sb-${environmentName}-${suffix}'
+    location: location
+    tags: tags
+    maxDeliveryCount: maxDeliveryCount
+    queueNames: queueNames
+  }
+}
+
+// ---- The function app -------------------------------------------------------------------
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: 'plan-${environmentName}-${suffix}'
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+var identityType = useUserAssignedIdentity ? 'SystemAssigned, UserAssigned' : 'SystemAssigned'
+var clientId = useUserAssignedIdentity ? userIdentity.properties.clientId : ''
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: useUserAssignedIdentity ? {
+    type: identityType
+    userAssignedIdentities: {
+      '${userIdentity.id}': {}
+    }
+  } : {
+    type: identityType
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: useUserAssignedIdentity ? {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: userIdentity.id
+          } : {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+var principalId = useUserAssignedIdentity ? userIdentity.properties.principalId : app.identity.principalId
+
+// Identity-based connections; on Flex, FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not set.
+var identitySettings = useUserAssignedIdentity ? {
+  AzureWebJobsStorage__clientId: clientId
+  ServiceBusConnection__clientId: clientId
+  AZURE_CLIENT_ID: clientId
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'
+} : {
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+}
+var optionalSettings = union(
+  empty(allowedWorkflowIds) ? {} : {
+    ALLOWED_WORKFLOW_IDS: allowedWorkflowIds
+  },
+  empty(listInProgressWorkflowIds) ? {} : {
+    LIST_IN_PROGRESS_WORKFLOW_IDS: listInProgressWorkflowIds
+  }
+)
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'appsettings'
+  properties: union({
+    AzureWebJobsStorage__accountName: storage.name
+    AzureWebJobsStorage__credential: 'managedidentity'
+    ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    ServiceBusConnection__credential: 'managedidentity'
+    APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
+    GRAPH_AUTH: 'managed-identity'
+    GRAPH_CLOUD: graphCloud
+    GRAPH_API_VERSION: graphApiVersion
+    GRAPH_RETRY_BUDGET: graphRetryBudget
+    GRAPH_MAX_CONCURRENCY: string(graphMaxConcurrency)
+    RESUME_SOURCE: resumeSource
+    STALE_AFTER: staleAfter
+    LIST_IN_PROGRESS_SCHEDULE: listInProgressSchedule
+  }, identitySettings, optionalSettings)
+}
+
+// Publishing with basic credentials (FTP, SCM) is off: deploy with an Entra identity.
+resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// App Service authentication: callers of the HTTP functions present an Entra token for
+// this API's app registration, from one of the allowed client applications.
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (requireEntraAuth) {
+  parent: app
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: entraAuthAudienceClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            'api://${entraAuthAudienceClientId}'
+            entraAuthAudienceClientId
+          ]
+          defaultAuthorizationPolicy: {
+            allowedApplications: entraAuthAllowedClientIds
+          }
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
+  }
+}
+
+// ---- Role assignments for the function's identity ----------------------------------------
+
+resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in [
+  roles.storageBlobDataOwner
+  roles.storageQueueDataContributor
+  roles.storageTableDataContributor
+]: {
+  name: guid(storage.id, principalId, role)
+  scope: storage
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+  }
+}]
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(insights.id, principalId, roles.monitoringMetricsPublisher)
+  scope: insights
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+// Data Receiver for the queue triggers; Data Owner because the scale controller reads the
+// queue length with the app's identity (with Receiver alone it can only estimate).
+module serviceBusRoles 'modules/role-assignment.bicep' = [for role in [
+  roles.serviceBusDataReceiver
+  roles.serviceBusDataOwner
+]: {
+  name: 'sb-role-${uniqueString(role)}'
+  params: {
+    namespaceName: serviceBus.outputs.namespaceName
+    principalId: principalId
+    roleDefinitionId: role
+  }
+}]
+
+// Upstream senders (a Logic App, an HR system): Data Sender on each queue.
+module senderRoles 'modules/role-assignment.bicep' = [for (pair, i) in flatten(map(senderPrincipalIds, id => map(queueNames, queue => {
+  principalId: id
+  queue: queue
+}))): {
+  name: 'sb-sender-${i}'
+  params: {
+    namespaceName: serviceBus.outputs.namespaceName
+    queueName: pair.queue
+    principalId: pair.principalId
+    roleDefinitionId: roles.serviceBusDataSender
+  }
+}]
+
+// ---- Microsoft Graph permissions (optional) ------------------------------------------------
+
+module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissions) {
+  name: 'graph-app-roles'
+  params: {
+    principalId: principalId
+    entitlementManagement: grantEntitlementManagement
+  }
+}
+
+// ---- Outputs: names and ids, never a secret ------------------------------------------------
+
+output functionAppName string = app.name
+output functionAppHostName string = app.properties.defaultHostName
+output principalId string = principalId
+output serviceBusNamespace string = serviceBus.outputs.namespaceName
+output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
+output queueNames array = serviceBus.outputs.queueNames
+output storageAccountName string = storage.name
+output applicationInsightsName string = insights.name
+output AZURE_FUNCTION_APP_NAME string = app.name

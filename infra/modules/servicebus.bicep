@@ -1,0 +1,59 @@
+// The Service Bus namespace and the two resume queues. Entra ID only: local (SAS) auth is off.
+
+@description('Namespace name.')
+param name string
+
+param location string
+
+param tags object = {}
+
+@description('Deliveries before a message is dead-lettered. With GRAPH_RETRY_BUDGET=60s, 10 deliveries ride out about 10 minutes of Graph outage.')
+@minValue(1)
+@maxValue(100)
+param maxDeliveryCount int = 10
+
+@description('Message lock; covers one invocation, including its Graph retry budget.')
+param lockDuration string = 'PT5M'
+
+@description('How long duplicate MessageIds are recognised and dropped.')
+param duplicateDetectionWindow string = 'PT1H'
+
+@description('Unprocessed messages expire (and are dead-lettered) after this.')
+param messageTimeToLive string = 'P14D'
+
+@description('Queue names; the function.json files bind to these.')
+param queueNames array
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+  name: name
+  location: location
+  tags: tags
+  sku: {
+    name: 'Standard'
+    tier: 'Standard'
+  }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [for queueName in queueNames: {
+  parent: namespace
+  name: queueName
+  properties: {
+    maxDeliveryCount: maxDeliveryCount
+    lockDuration: lockDuration
+    deadLetteringOnMessageExpiration: true
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: duplicateDetectionWindow
+    defaultMessageTimeToLive: messageTimeToLive
+    requiresSession: false
+  }
+}]
+
+output namespaceName string = namespace.name
+output namespaceId string = namespace.id
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+output queueNames array = queueNames

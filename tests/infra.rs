@@ -1,0 +1,389 @@
+//! The deployment, checked without Azure: every Bicep file parses, and the Bicep, the
+//! function.json files, host.json, the code's settings and the packaging agree.
+//!
+//! The Bicep CLI cannot run here, so the files are parsed with tree-sitter-bicep. That
+//! grammar predates `extension` statements; they are read as the `import` statements they
+//! replaced, which have the same shape.
+use resume_handler::config::{Env, Settings};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use tree_sitter::{Node, Parser, Tree};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(root().join(path.as_ref()))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.as_ref().display()))
+}
+
+fn json(path: &str) -> Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn bicep_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root().join("infra")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "bicep") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The source as the grammar can read it: `extension x` → `import 'x'`.
+fn readable(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| match line.strip_prefix("extension ") {
+            Some(name) => format!("import '{}'", name.trim()),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn parse(source: &str) -> Tree {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_bicep::LANGUAGE.into())
+        .unwrap();
+    parser.parse(readable(source), None).unwrap()
+}
+
+fn first_error(node: Node) -> Option<Node> {
+    if node.is_error() || node.is_missing() {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.children(&mut cursor).collect();
+    children.into_iter().find_map(first_error)
+}
+
+fn walk<'t>(node: Node<'t>, out: &mut Vec<Node<'t>>) {
+    out.push(node);
+    let mut cursor = node.walk();
+    for child in node.children(&mut cursor) {
+        walk(child, out);
+    }
+}
+
+fn nodes<'t>(tree: &'t Tree) -> Vec<Node<'t>> {
+    let mut out = Vec::new();
+    walk(tree.root_node(), &mut out);
+    out
+}
+
+fn text<'a>(node: Node, source: &'a str) -> &'a str {
+    &source[node.byte_range()]
+}
+
+/// The keys of every object property in the file.
+fn property_keys(source: &str) -> BTreeSet<String> {
+    let source = readable(source);
+    let tree = parse(&source);
+    nodes(&tree)
+        .into_iter()
+        .filter(|n| n.kind() == "object_property")
+        .filter_map(|n| n.named_child(0))
+        .map(|key| text(key, &source).trim_matches('\'').to_string())
+        .collect()
+}
+
+/// The string items of `var NAME = [ … ]`.
+fn string_array_variable(source: &str, name: &str) -> Vec<String> {
+    let source = readable(source);
+    let tree = parse(&source);
+    let declaration = nodes(&tree)
+        .into_iter()
+        .find(|n| {
+            n.kind() == "variable_declaration"
+                && n.named_child(0).is_some_and(|id| text(id, &source) == name)
+        })
+        .unwrap_or_else(|| panic!("no var {name}"));
+    let mut strings = Vec::new();
+    walk(declaration, &mut strings);
+    strings
+        .into_iter()
+        .filter(|n| n.kind() == "string")
+        .map(|n| text(n, &source).trim_matches('\'').to_string())
+        .collect()
+}
+
+#[test]
+fn every_bicep_file_parses() {
+    let files = bicep_files();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        let source = std::fs::read_to_string(&file).unwrap();
+        let tree = parse(&source);
+        if let Some(error) = first_error(tree.root_node()) {
+            let at = error.start_position();
+            panic!(
+                "{}:{}:{}: cannot parse {:?}",
+                file.display(),
+                at.row + 1,
+                at.column + 1,
+                &readable(&source)[error.byte_range()]
+            );
+        }
+    }
+}
+
+#[test]
+fn a_broken_template_does_not_parse() {
+    for broken in [
+        "resource x 'Microsoft.Web/sites@2024-04-01' = {",
+        "param = 3",
+        "var x = [1, 2",
+    ] {
+        assert!(first_error(parse(broken).root_node()).is_some(), "{broken}");
+    }
+}
+
+#[test]
+fn the_queue_triggers_bind_to_the_queues_and_connection_the_bicep_creates() {
+    let main = read("infra/main.bicep");
+    let queues = string_array_variable(&main, "queueNames");
+    let settings = property_keys(&main);
+    for (function, queue) in [
+        ("ResumeTaskQueue", "resume-task"),
+        ("ResumeAccessRequestQueue", "resume-access-request"),
+    ] {
+        let binding = &json(&format!("{function}/function.json"))["bindings"][0];
+        assert_eq!(binding["type"], "serviceBusTrigger");
+        assert_eq!(binding["name"], "message");
+        assert_eq!(binding["queueName"], queue);
+        assert!(
+            queues.contains(&queue.to_string()),
+            "{queue} not in {queues:?}"
+        );
+        let connection = binding["connection"].as_str().unwrap();
+        assert!(
+            settings.contains(&format!("{connection}__fullyQualifiedNamespace")),
+            "{connection} has no identity-based setting"
+        );
+        assert!(settings.contains(&format!("{connection}__credential")));
+    }
+    assert!(read("infra/modules/servicebus.bicep")
+        .contains("resource queues 'Microsoft.ServiceBus/namespaces/queues"));
+}
+
+/// Settings read by the code that the Bicep need not set, and why.
+const NOT_SET_BY_BICEP: [(&str, &str); 9] = [
+    ("FUNCTIONS_CUSTOMHANDLER_PORT", "set by the Functions host"),
+    ("FUNCTIONS_HTTPWORKER_PORT", "set by the Functions host"),
+    (
+        "IDENTITY_ENDPOINT",
+        "set by App Service for the managed identity",
+    ),
+    ("WEBSITE_INSTANCE_ID", "set by App Service"),
+    ("GRAPH_BASE_URL", "defaults to the cloud's Graph root"),
+    (
+        "AZURE_TENANT_ID",
+        "local development with an app registration only",
+    ),
+    (
+        "AZURE_CLIENT_SECRET",
+        "local development with an app registration only",
+    ),
+    (
+        "ALLOWED_WORKFLOW_IDS",
+        "optional; set by the Bicep only when the parameter is given",
+    ),
+    (
+        "LIST_IN_PROGRESS_WORKFLOW_IDS",
+        "optional; set by the Bicep only when the parameter is given",
+    ),
+];
+
+#[test]
+fn every_setting_the_code_reads_is_set_by_the_bicep_or_has_a_reason_not_to_be() {
+    // Every name the settings code asks for, along each way through it.
+    let mut read_by_code = BTreeSet::new();
+    for extra in [
+        vec![],
+        vec![("IDENTITY_ENDPOINT", "x")],
+        vec![
+            ("AZURE_CLIENT_SECRET", "s"),
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+        ],
+    ] {
+        let mut pairs = vec![("FUNCTIONS_CUSTOMHANDLER_PORT", "7000")];
+        pairs.extend(extra);
+        let env = Env::from_pairs(pairs);
+        let _ = Settings::from_env(&env);
+        read_by_code.extend(env.names_asked());
+    }
+    assert!(read_by_code.len() >= 17, "{read_by_code:?}");
+    let bicep = property_keys(&read("infra/main.bicep"));
+    let excused: BTreeSet<&str> = NOT_SET_BY_BICEP.iter().map(|(name, _)| *name).collect();
+    for name in &read_by_code {
+        assert!(
+            bicep.contains(name) || excused.contains(name.as_str()) || name == "AZURE_CLIENT_ID",
+            "{name} is read by the code but neither set by infra/main.bicep nor excused"
+        );
+    }
+    for name in excused {
+        assert!(
+            read_by_code.contains(name),
+            "{name} is excused but the code does not read it"
+        );
+    }
+    // AZURE_CLIENT_ID is set exactly when a user-assigned identity is used.
+    assert!(bicep.contains("AZURE_CLIENT_ID"));
+    // Settings the host resolves in function.json (`%NAME%`) have no default in code: the Bicep sets them.
+    let mut resolved_by_host = BTreeSet::new();
+    for function in resume_handler::functions::FUNCTIONS {
+        for binding in json(&format!("{function}/function.json"))["bindings"]
+            .as_array()
+            .unwrap()
+        {
+            for value in binding
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(Value::as_str)
+            {
+                if let Some(name) = value.strip_prefix('%').and_then(|v| v.strip_suffix('%')) {
+                    resolved_by_host.insert(name.to_string());
+                }
+            }
+        }
+    }
+    assert!(resolved_by_host.contains("LIST_IN_PROGRESS_SCHEDULE"));
+    for name in &resolved_by_host {
+        assert!(bicep.contains(name), "{name} is not set by the Bicep");
+        assert!(
+            json("local.settings.json")["Values"][name].is_string(),
+            "{name} is not in local.settings.json"
+        );
+    }
+}
+
+#[test]
+fn host_json_runs_the_binary_that_package_sh_ships() {
+    let host = json("host.json");
+    let handler = &host["customHandler"];
+    assert_eq!(
+        handler["description"]["defaultExecutablePath"],
+        "resume-handler"
+    );
+    assert_eq!(handler["enableForwardingHttpRequest"], false);
+    let package = read("infra/package.sh");
+    assert!(
+        package.lines().any(|l| l == "BIN=resume-handler"),
+        "package.sh ships another binary"
+    );
+    assert!(package.contains("install -m 0755"));
+    assert!(read("Cargo.toml").contains("name = \"resume-handler\""));
+    assert!(
+        read(".gitignore").lines().any(|l| l == "/resume-handler"),
+        "the local copy of the binary is ignored"
+    );
+    let azure = read("azure.yaml");
+    assert!(
+        azure.contains("dist: dist/app")
+            && azure.contains("run: infra/package.sh")
+            && azure.contains("language: custom")
+    );
+}
+
+#[test]
+fn every_function_folder_is_a_function_of_the_handler() {
+    let mut folders = BTreeSet::new();
+    for entry in std::fs::read_dir(root()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.join("function.json").exists() {
+            folders.insert(path.file_name().unwrap().to_string_lossy().to_string());
+        }
+    }
+    let known: BTreeSet<String> = resume_handler::functions::FUNCTIONS
+        .iter()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(folders, known);
+}
+
+#[test]
+fn the_security_baseline_holds_and_no_output_or_setting_carries_a_secret() {
+    let main = read("infra/main.bicep");
+    let service_bus = read("infra/modules/servicebus.bicep");
+    for (source, needle) in [
+        (&main, "allowSharedKeyAccess: false"),
+        (&main, "minimumTlsVersion: 'TLS1_2'"),
+        (&main, "httpsOnly: true"),
+        (&main, "minTlsVersion: '1.2'"),
+        (&main, "DisableLocalAuth: true"),
+        (&main, "name: 'custom'"),
+        (&main, "name: 'FC1'"),
+        (&service_bus, "disableLocalAuth: true"),
+        (&service_bus, "minimumTlsVersion: '1.2'"),
+        (&service_bus, "deadLetteringOnMessageExpiration: true"),
+        (&service_bus, "requiresDuplicateDetection: true"),
+    ] {
+        assert!(source.contains(needle), "missing: {needle}");
+    }
+    assert_eq!(
+        main.matches("allow: false").count(),
+        2,
+        "FTP and SCM basic publishing credentials are off"
+    );
+    for file in bicep_files() {
+        let source = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !source.contains("listKeys(") && !source.contains("listConnectionStrings("),
+            "{} reads a key",
+            file.display()
+        );
+        for line in source.lines().filter(|l| l.starts_with("output ")) {
+            let lower = line.to_lowercase();
+            for word in ["key", "secret", "password", "connectionstring", "token"] {
+                assert!(
+                    !lower.contains(word),
+                    "{}: output may carry a secret: {line}",
+                    file.display()
+                );
+            }
+        }
+    }
+    let settings = property_keys(&main);
+    for setting in [
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    ] {
+        assert!(
+            !settings.contains(setting),
+            "{setting} must not be set on Flex Consumption"
+        );
+    }
+}
+
+#[test]
+fn graph_permissions_are_assigned_by_value_and_optional() {
+    let graph = read("infra/modules/graph-app-roles.bicep");
+    assert!(graph.lines().any(|l| l == "extension microsoftGraphV1"));
+    assert!(graph.contains("appId: '00000003-0000-0000-c000-000000000000'"));
+    assert!(graph.contains("role.value == 'LifecycleWorkflows.ReadWrite.All'"));
+    assert!(graph.contains("role.value == 'EntitlementManagement.ReadWrite.All'"));
+    let config = json("infra/bicepconfig.json");
+    assert!(config["extensions"]["microsoftGraphV1"]
+        .as_str()
+        .unwrap()
+        .starts_with("br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:"));
+    assert!(read("infra/main.bicep").contains(
+        "module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissions)"
+    ));
+}
