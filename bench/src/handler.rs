@@ -46,13 +46,7 @@ fn resumable_tenant(resumes: usize) -> GenerateSpec {
 }
 
 fn floor_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let floor = exe.with_file_name("floor");
-    ensure!(
-        floor.exists(),
-        "build the floor server first: cargo build --release -p bench"
-    );
-    Ok(floor)
+    build_release("bench", "floor")
 }
 
 /// Returns the median time from spawn to the first resume completed.

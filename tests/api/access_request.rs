@@ -41,19 +41,13 @@ async fn a_forwarded_em_callout_with_a_decision_is_resumed_through_its_pascal_ca
     assert_eq!(status, 200, "{body}");
     let after = app.graph.assignment_request(&request).unwrap();
     assert_eq!(after.state, "denied");
-    let last = app
-        .graph
-        .requests()
-        .into_iter()
-        .rev()
-        .find(|q| q.method == "POST")
-        .unwrap();
+    let last = app.last_graph_post();
     assert!(
-        last.path.ends_with(&format!(
+        last.ends_with(&format!(
             "/entitlementManagement/assignmentRequests/{request}/resume"
         )),
         "{}",
-        last.path
+        last
     );
 }
 

@@ -100,20 +100,11 @@ async fn a_lost_response_completes_as_success_on_the_retry() {
 async fn a_rejected_token_is_renewed_once_and_the_call_retried() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
-    app.http(
-        "ResumeTask",
-        &resume_task_command(&ids, "completed").to_string(),
-    )
-    .await;
+    app.resume_task(&ids, "completed").await;
     assert_eq!(app.graph.stats().token_requests, 1);
     app.graph.revoke_tokens();
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.graph.stats().token_requests, 2);
 }
@@ -123,12 +114,7 @@ async fn a_401_that_survives_a_token_refresh_is_forbidden() {
     let app = spawn_app().await;
     app.graph.add_fault("401:match=/resume").unwrap();
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["error"]["code"], "forbidden");
     assert_eq!(body["error"]["graphCode"], "InvalidAuthenticationToken");
@@ -146,12 +132,7 @@ async fn graph_forbidding_the_app_is_403_with_graphs_code() {
     let app = spawn_app().await;
     app.graph.add_fault("403:match=/resume").unwrap();
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["graphCode"], "Authorization_RequestDenied");
     assert!(body["error"]["graphRequestId"].is_string());
@@ -165,12 +146,7 @@ async fn an_outage_fails_within_the_retry_budget_with_retry_after() {
         .unwrap();
     let ids = app.waiting_task(0);
     let started = std::time::Instant::now();
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert!(
         started.elapsed() < std::time::Duration::from_secs(10),
         "bounded by the budget"
@@ -218,12 +194,7 @@ async fn a_token_endpoint_that_is_down_is_an_outage() {
     )
     .await;
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(app.graph_requests(), 0);
 }
@@ -233,12 +204,7 @@ async fn a_graph_server_error_is_a_bad_gateway_with_graphs_request_id() {
     let app = spawn_app().await;
     app.graph.add_fault("500:match=/resume").unwrap();
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 502);
     assert_eq!(body["error"]["code"], "graphError");
     assert_eq!(body["error"]["graphCode"], "InternalServerError");

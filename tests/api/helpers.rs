@@ -179,6 +179,12 @@ impl TestApp {
         )
     }
 
+    /// ResumeTask over HTTP for these ids: `Outputs.res` status and body.
+    pub async fn resume_task(&self, ids: &(String, String, String), status: &str) -> (u16, Value) {
+        self.http("ResumeTask", &resume_task_command(ids, status).to_string())
+            .await
+    }
+
     pub async fn queue(
         &self,
         function: &str,
@@ -216,6 +222,17 @@ impl TestApp {
             .expect("enough waiting requests");
         let instance = &r.custom_extension_callout_instances[0];
         (r.id.clone(), instance.id.clone(), instance.stage.clone())
+    }
+
+    /// The path of the last POST Graph received.
+    pub fn last_graph_post(&self) -> String {
+        let requests = self.graph.requests();
+        let post = requests
+            .iter()
+            .rev()
+            .find(|q| q.method == "POST")
+            .expect("a POST reached Graph");
+        post.path.clone()
     }
 
     pub fn graph_requests(&self) -> u64 {

@@ -8,12 +8,7 @@ const LCW: &str = "/identityGovernance/lifecycleWorkflows/workflows";
 async fn a_waiting_task_is_resumed_with_graphs_body() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "Completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "Completed").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "resumed");
     assert!(body["graphRequestId"].is_string());
@@ -31,11 +26,7 @@ async fn a_waiting_task_is_resumed_with_graphs_body() {
 async fn source_and_type_can_be_given_and_resume_source_is_the_default() {
     let app = spawn_app_with(Options::default().env("RESUME_SOURCE", "Contoso.HR")).await;
     let ids = app.waiting_task(0);
-    app.http(
-        "ResumeTask",
-        &resume_task_command(&ids, "failed").to_string(),
-    )
-    .await;
+    app.resume_task(&ids, "failed").await;
     assert_eq!(
         app.graph.task_processing_result(&ids.2).unwrap().resumes[0]["source"],
         "Contoso.HR"
@@ -65,18 +56,11 @@ async fn a_callback_uri_path_in_each_spelling_resumes_the_documented_action() {
             "data": {"operationStatus": "completed"}});
         let (status, body) = app.http("ResumeTask", &command.to_string()).await;
         assert_eq!(status, 200, "{action}: {body}");
-        let last = app
-            .graph
-            .requests()
-            .into_iter()
-            .rev()
-            .find(|q| q.method == "POST")
-            .unwrap();
+        let last = app.last_graph_post();
         assert!(
-            last.path
-                .ends_with(&format!("/taskProcessingResults/{r}/resume")),
+            last.ends_with(&format!("/taskProcessingResults/{r}/resume")),
             "{}",
-            last.path
+            last
         );
     }
 }
@@ -102,17 +86,8 @@ async fn a_duplicate_queue_delivery_completes_as_already_resumed() {
 async fn a_task_that_finished_otherwise_is_a_conflict_with_its_status() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
-    app.http(
-        "ResumeTask",
-        &resume_task_command(&ids, "failed").to_string(),
-    )
-    .await;
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    app.resume_task(&ids, "failed").await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict");
     assert_eq!(body["error"]["currentStatus"], "failed");
@@ -149,12 +124,7 @@ async fn a_workflow_outside_the_allow_list_is_refused_without_a_graph_call() {
     )
     .await;
     let ids = app.waiting_task(0);
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 403);
     assert_eq!(body["error"]["code"], "workflowNotAllowed");
     assert_eq!(body["error"]["target"], "workflowId");
@@ -259,12 +229,7 @@ async fn graph_refusing_a_task_that_is_still_waiting_is_a_graph_error() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
     app.graph.add_fault("400:match=/resume").unwrap();
-    let (status, body) = app
-        .http(
-            "ResumeTask",
-            &resume_task_command(&ids, "completed").to_string(),
-        )
-        .await;
+    let (status, body) = app.resume_task(&ids, "completed").await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "graphError");
     assert_eq!(body["error"]["graphCode"], "BadRequest");
