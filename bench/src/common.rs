@@ -14,9 +14,13 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the handler in release mode, as it is deployed.
+/// Builds the handler in release mode, as it is deployed; or, when `RESUME_HANDLER_BINARY`
+/// names one (CI passes the binary `infra/package.sh` built), uses that.
 pub fn build_release_handler() -> Result<PathBuf> {
-    build_release("resume-handler", "resume-handler")
+    match std::env::var_os("RESUME_HANDLER_BINARY") {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => build_release("resume-handler", "resume-handler"),
+    }
 }
 
 /// Builds one binary of the workspace in release mode and returns its path.

@@ -11,7 +11,7 @@ mod resume_task;
 
 use crate::auth::TokenSource;
 use crate::config::Settings;
-use crate::domain::{AccessCommand, ResumeTask};
+use crate::domain::{AccessCommand, CommandError, ResumeTask};
 use crate::graph::{Call, GraphClient, GraphFailure};
 use crate::host::{HttpOutput, Invocation, InvocationResponse};
 use outcome::{Failure, Outcome};
@@ -105,28 +105,16 @@ pub async fn invoke(
         }
     };
     let started = Instant::now();
-    let result = match function {
-        "ResumeTask" | "ResumeAccessRequest" => invocation.http().map(|req| {
-            let mut log = LogLine::new(&invocation, started);
-            log.field("caller", req.caller());
-            (
-                Trigger::Http,
-                req.command_body(),
-                invocation.id.clone(),
-                log,
-            )
-        }),
-        "ResumeTaskQueue" | "ResumeAccessRequestQueue" => invocation.queue().map(|q| {
-            let mut log = LogLine::new(&invocation, started);
-            log.field("messageId", q.message_id.clone());
-            log.field("deliveryCount", q.delivery_count.map(|n| n.to_string()));
-            let correlation = correlation_id(q.message_id.as_deref().unwrap_or(&invocation.id));
-            (Trigger::Queue, q.body, correlation, log)
-        }),
-        _ => return list(app, &invocation, started).await,
-    };
-    let (trigger, body, correlation, mut log) = match result {
-        Ok(parts) => parts,
+    if matches!(function, "ListInProgress" | "InProgress") {
+        return list(app, &invocation, started).await;
+    }
+    let Arrival {
+        trigger,
+        body,
+        correlation,
+        mut log,
+    } = match Arrival::of(&invocation, started) {
+        Ok(arrival) => arrival,
         Err(message) => {
             return malformed(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -239,6 +227,41 @@ async fn list(app: &App, invocation: &Invocation, started: Instant) -> Invocatio
 enum Trigger {
     Http,
     Queue,
+}
+
+/// A resume command as it arrived, before it is parsed.
+struct Arrival {
+    trigger: Trigger,
+    body: Result<Map<String, Value>, CommandError>,
+    /// The `client-request-id` for Graph: the Service Bus MessageId's, or the invocation's.
+    correlation: String,
+    log: LogLine,
+}
+
+impl Arrival {
+    fn of(invocation: &Invocation, started: Instant) -> Result<Self, String> {
+        let mut log = LogLine::new(invocation, started);
+        if invocation.function.ends_with("Queue") {
+            let queue = invocation.queue()?;
+            log.field("messageId", queue.message_id.clone());
+            log.field("deliveryCount", queue.delivery_count.map(|n| n.to_string()));
+            Ok(Self {
+                trigger: Trigger::Queue,
+                correlation: correlation_id(queue.message_id.as_deref().unwrap_or(&invocation.id)),
+                body: queue.body,
+                log,
+            })
+        } else {
+            let req = invocation.http()?;
+            log.field("caller", req.caller());
+            Ok(Self {
+                trigger: Trigger::Http,
+                body: req.command_body(),
+                correlation: correlation_id(&invocation.id),
+                log,
+            })
+        }
+    }
 }
 
 fn answer(trigger: Trigger, outcome: Result<Outcome, Failure>, log: LogLine) -> InvocationResponse {
