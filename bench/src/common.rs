@@ -14,30 +14,42 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds the handler in release mode, as it is deployed; or, when `RESUME_HANDLER_BINARY`
-/// names one (CI passes the binary `infra/package.sh` built), uses that.
+/// Builds the handler as it is deployed (release); or, when `RESUME_HANDLER_BINARY` names
+/// one (CI passes the binary `infra/package.sh` built), uses that.
 pub fn build_release_handler() -> Result<PathBuf> {
     match std::env::var_os("RESUME_HANDLER_BINARY") {
         Some(path) => Ok(PathBuf::from(path)),
-        None => build_release("resume-handler", "resume-handler"),
+        None => build_binary("resume-handler", "resume-handler", true),
     }
 }
 
-/// Builds one binary of the workspace in release mode and returns its path.
-pub fn build_release(package: &str, bin: &str) -> Result<PathBuf> {
+/// Builds a helper binary of the workspace (the floor server, the emulator) in the profile
+/// this benchmark was built with: release for real numbers, debug for a CI smoke run that
+/// reuses the test build.
+pub fn build_helper(package: &str, bin: &str) -> Result<PathBuf> {
+    build_binary(package, bin, !cfg!(debug_assertions))
+}
+
+fn build_binary(package: &str, bin: &str, release: bool) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["build", "--release", "-q", "-p", package, "--bin", bin])
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "-q", "-p", package, "--bin", bin]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command
         .current_dir(repo_root())
         .status()
-        .context("Failed to run cargo build --release")?;
+        .context("Failed to run cargo build")?;
     if !status.success() {
-        bail!("cargo build --release -p {package} failed");
+        bail!("cargo build -p {package} failed");
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
-    Ok(target.join("release").join(bin))
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join(bin))
 }
 
 pub fn free_port() -> u16 {

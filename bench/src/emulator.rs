@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 const TENANT: &str = "workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2,requests=100";
 
 pub async fn run(smoke: bool) -> Result<()> {
-    let binary = build_release("graph-emulator", "graph-emulator")?;
+    let binary = build_helper("graph-emulator", "graph-emulator")?;
     let tenant = if smoke {
         "workflows=5,tasks=5,customTasks=2,users=10"
     } else {
@@ -78,7 +78,14 @@ pub async fn run(smoke: bool) -> Result<()> {
         .await;
     let wall = started.elapsed();
     let (peak, _) = memory_kib(pid)?;
-    println!("# The Graph emulator (release build, its own process)\n");
+    println!(
+        "# The Graph emulator (its own process, {} build)\n",
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+    );
     println!("| measure | value |");
     println!("|---|---|");
     println!("| tenant | `{tenant}` |");

@@ -46,7 +46,7 @@ fn resumable_tenant(resumes: usize) -> GenerateSpec {
 }
 
 fn floor_binary() -> Result<PathBuf> {
-    build_release("bench", "floor")
+    build_helper("bench", "floor")
 }
 
 /// Returns the median time from spawn to the first resume completed.

@@ -3,6 +3,7 @@
 use serde_json::json;
 use warp::http::{HeaderValue, StatusCode};
 use warp::reply::Response;
+use warp::Reply;
 
 /// A Graph error answer before the correlation headers are attached.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +54,7 @@ impl GraphError {
             }
         });
         let mut response =
-            warp::reply::with_status(warp::reply::json(&body), self.status).into_response_inner();
+            warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -94,15 +95,5 @@ impl Correlation {
             HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
                 .expect("http date is ASCII"),
         );
-    }
-}
-
-trait IntoResponseInner {
-    fn into_response_inner(self) -> Response;
-}
-
-impl<T: warp::Reply> IntoResponseInner for T {
-    fn into_response_inner(self) -> Response {
-        self.into_response()
     }
 }

@@ -3,7 +3,7 @@
 use super::outcome::{Failure, Outcome};
 use super::App;
 use crate::domain::ResumeAccessRequest;
-use crate::graph::{Call, GraphFailure, GraphPath};
+use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use serde_json::{json, Value};
 
 const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
@@ -41,7 +41,7 @@ pub async fn resume(
             graph_request_id: answer.request_id,
         }),
         Err(refusal) if super::is_refusal(&refusal) => {
-            read_back(app, call, &request, command, refusal).await
+            read_back(graph, call, &request, command, refusal).await
         }
         Err(failure) => Err(failure.into()),
     }
@@ -50,13 +50,12 @@ pub async fn resume(
 /// Graph refused: the request's callout instance tells whether this callback was
 /// already received (a duplicate), is still awaited, or can no longer be given.
 async fn read_back(
-    app: &App,
+    graph: &GraphClient,
     call: &Call,
     request: &GraphPath,
     command: &ResumeAccessRequest,
     refusal: GraphFailure,
 ) -> Result<Outcome, Failure> {
-    let graph = app.graph().await?;
     let answer = match graph.get(call, graph.url(request)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),

@@ -2,7 +2,7 @@
 use super::outcome::{Failure, Outcome};
 use super::App;
 use crate::domain::{OperationStatus, ResumeTask};
-use crate::graph::{Call, GraphFailure, GraphPath};
+use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use serde_json::{json, Value};
 
 pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outcome, Failure> {
@@ -34,7 +34,7 @@ pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outc
             graph_request_id: answer.request_id,
         }),
         Err(refusal) if super::is_refusal(&refusal) => {
-            read_back(app, call, &result, command.operation_status, refusal).await
+            read_back(graph, call, &result, command.operation_status, refusal).await
         }
         Err(failure) => Err(failure.into()),
     }
@@ -43,13 +43,12 @@ pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outc
 /// Graph refused the resume: read the result to tell a duplicate (already finished as
 /// asked) from a conflict (finished otherwise) and from a refusal while still waiting.
 async fn read_back(
-    app: &App,
+    graph: &GraphClient,
     call: &Call,
     result: &GraphPath,
     asked: OperationStatus,
     refusal: GraphFailure,
 ) -> Result<Outcome, Failure> {
-    let graph = app.graph().await?;
     let answer = match graph.get(call, graph.url(result)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
