@@ -6,6 +6,7 @@
 //! drops the `Logs` of failed invocations).
 pub mod list_in_progress;
 pub mod outcome;
+mod resume;
 mod resume_access_request;
 mod resume_task;
 
@@ -69,14 +70,6 @@ pub const FUNCTIONS: [&str; 6] = [
     "ListInProgress",
     "InProgress",
 ];
-
-/// A refusal that a read of the resource can explain (Graph's answer to a resume of work
-/// that is no longer waiting is undocumented: any 4xx but auth, not-found and throttling).
-fn is_refusal(failure: &GraphFailure) -> bool {
-    failure
-        .status()
-        .is_some_and(|s| (400..500).contains(&s) && !matches!(s, 401 | 403 | 404 | 408 | 429))
-}
 
 pub async fn invoke(
     app: &App,

@@ -1,9 +1,10 @@
 //! ResumeAccessRequest and ResumeAccessRequestQueue: resume one Entitlement Management
 //! access package assignment request waiting at a custom extension stage.
 use super::outcome::{Failure, Outcome};
+use super::resume::{resume_or_explain, ReadBack};
 use super::App;
 use crate::domain::ResumeAccessRequest;
-use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use crate::graph::{Call, GraphPath};
 use serde_json::{json, Value};
 
 const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
@@ -33,60 +34,32 @@ pub async fn resume(
         "data": data,
     });
     let graph = app.graph().await?;
-    match graph
-        .post(call, &request.clone().words("resume"), &body)
-        .await
-    {
-        Ok(answer) => Ok(Outcome::Resumed {
-            graph_request_id: answer.request_id,
-        }),
-        Err(refusal) if super::is_refusal(&refusal) => {
-            read_back(graph, call, &request, command, refusal).await
-        }
-        Err(failure) => Err(failure.into()),
-    }
+    let instance_id = command.custom_extension_stage_instance_id.as_str();
+    resume_or_explain(graph, call, &request, &body, |read| {
+        judge(read, instance_id)
+    })
+    .await
 }
 
-/// Graph refused: the request's callout instance tells whether this callback was
-/// already received (a duplicate), is still awaited, or can no longer be given.
-async fn read_back(
-    graph: &GraphClient,
-    call: &Call,
-    request: &GraphPath,
-    command: &ResumeAccessRequest,
-    refusal: GraphFailure,
-) -> Result<Outcome, Failure> {
-    let answer = match graph.get(call, graph.url(request)).await {
-        Ok(answer) => answer,
-        Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
-        Err(_) => return Err(refusal.into()),
-    };
-    let body = answer.json()?;
-    let instance_status = body
+/// The request's callout instance tells whether this callback was already received (a
+/// duplicate), is still awaited, or can no longer be given (then its status, or the
+/// request's when the instance is gone).
+fn judge(request: &Value, instance_id: &str) -> ReadBack {
+    let instance_status = request
         .get("customExtensionCalloutInstances")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .find(|i| {
-            i.get("id").and_then(Value::as_str)
-                == Some(command.custom_extension_stage_instance_id.as_str())
-        })
+        .find(|i| i.get("id").and_then(Value::as_str) == Some(instance_id))
         .and_then(|i| i.get("status").and_then(Value::as_str));
     match instance_status {
-        Some("callbackReceived") => Ok(Outcome::AlreadyResumed {
-            graph_request_id: answer.request_id,
-        }),
-        Some("waitingForCallback") => Err(refusal.into()),
-        other => Err(Failure::Conflict {
-            current_status: other
-                .map(str::to_string)
-                .or_else(|| {
-                    body.get("status")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .unwrap_or_else(|| "unknown".into()),
-            request_id: answer.request_id,
-        }),
+        Some("callbackReceived") => ReadBack::AlreadyResumed,
+        Some("waitingForCallback") => ReadBack::StillWaiting,
+        other => ReadBack::Finished(
+            other
+                .or_else(|| request.get("status").and_then(Value::as_str))
+                .unwrap_or("unknown")
+                .to_string(),
+        ),
     }
 }
