@@ -55,7 +55,16 @@ param allowedWorkflowIds string = ''
 @description('Comma-separated workflow ids the in-progress report covers; empty for all.')
 param listInProgressWorkflowIds string = ''
 
-param graphRetryBudget string = '60s'
+@description('Seconds one queue delivery may spend retrying Graph (GRAPH_RETRY_BUDGET). A delivery that meets an outage holds its message this long before it fails, so it must fit in the 5-minute message lock: at most 240.')
+@minValue(10)
+@maxValue(240)
+param graphRetryBudgetSeconds int = 240
+
+@description('Minutes of Graph outage the queues ride out before a message is dead-lettered. The default outlasts the longest Lifecycle Workflows callback timeout (3 hours).')
+@minValue(5)
+@maxValue(1440)
+param outageRideOutMinutes int = 200
+
 param staleAfter string = '1h'
 param resumeSource string = 'resume-handler'
 
@@ -63,8 +72,9 @@ param resumeSource string = 'resume-handler'
 @maxValue(64)
 param graphMaxConcurrency int = 8
 
-@description('Service Bus deliveries before dead-lettering (× graphRetryBudget = the outage ridden out).')
-param maxDeliveryCount int = 10
+// Each failed delivery spends its whole retry budget before the message comes back, so
+// deliveries × budget is the outage ridden out: 50 × 240 s = 200 minutes by default.
+var maxDeliveryCount = (outageRideOutMinutes * 60 + graphRetryBudgetSeconds - 1) / graphRetryBudgetSeconds
 
 @minValue(1)
 @maxValue(1000)
@@ -273,7 +283,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     GRAPH_AUTH: 'managed-identity'
     GRAPH_CLOUD: graphCloud
     GRAPH_API_VERSION: graphApiVersion
-    GRAPH_RETRY_BUDGET: graphRetryBudget
+    GRAPH_RETRY_BUDGET: '${graphRetryBudgetSeconds}s'
     GRAPH_MAX_CONCURRENCY: string(graphMaxConcurrency)
     RESUME_SOURCE: resumeSource
     STALE_AFTER: staleAfter

@@ -6,29 +6,63 @@
 //! drop a token that Graph has rejected (revoked, or issued before a permission change):
 //! its cache would hand the same token back until it nears expiry. So after a 401 the
 //! token source builds a fresh credential, once for all the invocations that saw the
-//! same rejected token.
+//! same rejected token, and at most once every [`MIN_RENEWAL_INTERVAL`]: a 401 that a
+//! fresh token does not cure is not the token's fault, and renewing again only loads the
+//! token endpoint.
+//!
+//! Token requests go through [`crate::outbound`] with [`TOKEN_TIMEOUT`] per request, and
+//! the Graph client bounds each wait for a token by its own call's deadline, so an
+//! identity endpoint that hangs holds no invocation past its budget. What the endpoint
+//! answered is never repeated: an [`AuthError`] says only what went wrong, in this app's
+//! words, with the status.
 use crate::config::{Auth, Cloud, Settings};
 use azure_core::credentials::{Secret, TokenCredential};
-use azure_core::http::{ClientOptions, RetryOptions};
+use azure_core::error::ErrorKind;
+use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential,
     ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
     UserAssignedId,
 };
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The longest one token request may take.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A rejected token is renewed at most this often.
+pub const MIN_RENEWAL_INTERVAL: Duration = Duration::from_secs(30);
 
 type Factory = Box<dyn Fn() -> azure_core::Result<Arc<dyn TokenCredential>> + Send + Sync>;
 
-/// A token could not be had; the message is safe to log (it never holds a secret).
+/// A token could not be had. The message is this app's own, safe to log and to return.
 #[derive(Debug, thiserror::Error)]
 #[error("token endpoint: {0}")]
 pub struct AuthError(String);
+
+impl AuthError {
+    /// What went wrong, without anything the endpoint wrote.
+    fn of(error: &azure_core::Error) -> Self {
+        let inner = error.downcast_ref::<azure_core::Error>().unwrap_or(error);
+        AuthError(match inner.kind() {
+            ErrorKind::HttpResponse { status, .. } => {
+                format!("answered {}", u16::from(*status))
+            }
+            ErrorKind::Connection | ErrorKind::Io => {
+                "could not be reached, or did not answer in time".into()
+            }
+            ErrorKind::DataConversion => "answered something that is not a token".into(),
+            _ => "no token could be had from the configured credential".into(),
+        })
+    }
+}
 
 pub struct TokenSource {
     scope: String,
     factory: Factory,
     current: RwLock<Arc<dyn TokenCredential>>,
-    renewal: tokio::sync::Mutex<()>,
+    /// When a rejected token was last renewed; the lock makes renewals one at a time.
+    renewed_at: tokio::sync::Mutex<Option<Instant>>,
 }
 
 impl TokenSource {
@@ -36,20 +70,24 @@ impl TokenSource {
         let auth = settings.auth.clone();
         let cloud = settings.cloud;
         let secret = std::env::var("AZURE_CLIENT_SECRET").unwrap_or_default();
+        let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
+            .build()
+            .map_err(|_| AuthError("its HTTP client could not be built".into()))?;
+        let transport = Transport::new(Arc::new(http));
         Self::new(
             cloud.scope(),
-            Box::new(move || credential(&auth, cloud, &secret)),
+            Box::new(move || credential(&auth, cloud, &secret, &transport)),
         )
     }
 
     /// A token source over any credential factory (tests use their own credentials).
     pub fn new(scope: String, factory: Factory) -> Result<Self, AuthError> {
-        let first = factory().map_err(|e| AuthError(e.to_string()))?;
+        let first = factory().map_err(|e| AuthError::of(&e))?;
         Ok(Self {
             scope,
             factory,
             current: RwLock::new(first),
-            renewal: tokio::sync::Mutex::new(()),
+            renewed_at: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -62,14 +100,21 @@ impl TokenSource {
     }
 
     /// A token other than `rejected`: the cached one if another invocation already
-    /// renewed, otherwise one from a freshly built credential.
+    /// renewed, otherwise one from a freshly built credential, unless a renewal happened
+    /// less than [`MIN_RENEWAL_INTERVAL`] ago.
     pub async fn renew(&self, rejected: &Secret) -> Result<Secret, AuthError> {
-        let _one_at_a_time = self.renewal.lock().await;
+        let mut renewed_at = self.renewed_at.lock().await;
         let cached = self.token().await?;
         if cached.secret() != rejected.secret() {
             return Ok(cached);
         }
-        let fresh = (self.factory)().map_err(|e| AuthError(e.to_string()))?;
+        if renewed_at.is_some_and(|at| at.elapsed() < MIN_RENEWAL_INTERVAL) {
+            return Err(AuthError(
+                "Graph refused a token renewed moments ago; not renewing again yet".into(),
+            ));
+        }
+        *renewed_at = Some(Instant::now());
+        let fresh = (self.factory)().map_err(|e| AuthError::of(&e))?;
         let token = fetch(fresh.as_ref(), &self.scope).await?;
         *self.current.write().expect("credential lock") = fresh;
         Ok(token)
@@ -81,12 +126,12 @@ async fn fetch(credential: &dyn TokenCredential, scope: &str) -> Result<Secret, 
         .get_token(&[scope], None)
         .await
         .map(|t| t.token)
-        .map_err(|e| AuthError(e.to_string()))
+        .map_err(|e| AuthError::of(&e))
 }
 
 /// The credential's own HTTP pipeline does not retry: the Graph client's retry loop and
-/// `GRAPH_RETRY_BUDGET` govern token requests too.
-fn client_options(cloud: Cloud) -> ClientOptions {
+/// `GRAPH_RETRY_BUDGET` govern token requests too. Its transport is [`crate::outbound`]'s.
+fn client_options(cloud: Cloud, transport: &Transport) -> ClientOptions {
     let cloud_config = match cloud {
         Cloud::Global => azure_core::cloud::CloudConfiguration::AzurePublic,
         Cloud::UsGov | Cloud::UsGovDod => azure_core::cloud::CloudConfiguration::AzureGovernment,
@@ -94,6 +139,7 @@ fn client_options(cloud: Cloud) -> ClientOptions {
     };
     ClientOptions {
         retry: RetryOptions::none(),
+        transport: Some(transport.clone()),
         cloud: Some(Arc::new(cloud_config)),
         ..ClientOptions::default()
     }
@@ -103,12 +149,13 @@ fn credential(
     auth: &Auth,
     cloud: Cloud,
     secret: &str,
+    transport: &Transport,
 ) -> azure_core::Result<Arc<dyn TokenCredential>> {
     Ok(match auth {
         Auth::ManagedIdentity { client_id } => {
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                 user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
-                client_options: client_options(cloud),
+                client_options: client_options(cloud, transport),
             }))?
         }
         Auth::ClientSecret {
@@ -119,7 +166,7 @@ fn credential(
             client_id.clone(),
             Secret::new(secret.to_string()),
             Some(ClientSecretCredentialOptions {
-                client_options: client_options(cloud),
+                client_options: client_options(cloud, transport),
             }),
         )?,
         Auth::AzureCli { tenant_id } => AzureCliCredential::new(Some(AzureCliCredentialOptions {

@@ -144,6 +144,13 @@ impl Auth {
     }
 }
 
+/// The longest `GRAPH_RETRY_BUDGET`. A queue delivery holds its message for at most the
+/// budget and one attempt ([`crate::graph::client::ATTEMPT_TIMEOUT`], 30 s); the message
+/// lock is 5 minutes (Service Bus's maximum, set in `infra/modules/servicebus.bicep`, and
+/// host.json's `maxAutoLockRenewalDuration`), and host.json's `functionTimeout` is 10.
+/// Four minutes leaves a margin inside both.
+pub const MAX_RETRY_BUDGET: Duration = Duration::from_secs(240);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub port: u16,
@@ -158,6 +165,8 @@ pub struct Settings {
     pub list_workflow_ids: Option<Vec<String>>,
     pub stale_after: Duration,
     pub max_concurrency: usize,
+    /// `GRAPH_PROXY`: the only proxy outbound requests use (see [`crate::outbound`]).
+    pub proxy: Option<Url>,
 }
 
 impl Settings {
@@ -178,7 +187,7 @@ impl Settings {
                 }
             },
             auth: parse_auth(env)?,
-            retry_budget: parse_duration(env, "GRAPH_RETRY_BUDGET", "60s")?,
+            retry_budget: parse_retry_budget(env)?,
             resume_source: env
                 .get("RESUME_SOURCE")
                 .unwrap_or("resume-handler")
@@ -200,6 +209,7 @@ impl Settings {
                         )
                     })?,
             },
+            proxy: parse_proxy(env)?,
         })
     }
 
@@ -273,6 +283,68 @@ fn parse_base_url(env: &Env, cloud: Cloud) -> Result<Url, ConfigError> {
     }
 }
 
+fn parse_retry_budget(env: &Env) -> Result<Duration, ConfigError> {
+    let budget = parse_duration(env, "GRAPH_RETRY_BUDGET", "60s")?;
+    if budget > MAX_RETRY_BUDGET {
+        return Err(invalid(
+            "GRAPH_RETRY_BUDGET",
+            format!(
+                "'{}' is longer than 4m: a queue delivery must finish inside the message's 5-minute lock",
+                env.get("GRAPH_RETRY_BUDGET").unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(budget)
+}
+
+fn parse_proxy(env: &Env) -> Result<Option<Url>, ConfigError> {
+    let Some(text) = env.get("GRAPH_PROXY") else {
+        return Ok(None);
+    };
+    Url::parse(text)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .filter(|_| reqwest::Proxy::all(text).is_ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                "GRAPH_PROXY",
+                format!("'{text}' is not a proxy URL such as http://proxy.contoso.com:3128"),
+            )
+        })
+}
+
+/// `IDENTITY_ENDPOINT` as `azure_identity` will use it: an absolute URL, and plain http
+/// only on the machine itself (App Service serves it on loopback or a link-local address).
+fn check_identity_endpoint(text: &str) -> Result<(), ConfigError> {
+    let problem = match Url::parse(text) {
+        Err(_) => "is not an absolute URL",
+        Ok(url) if url.host().is_none() => "has no host",
+        Ok(url) if url.scheme() == "https" => return Ok(()),
+        Ok(url) if url.scheme() == "http" && is_host_local(&url) => return Ok(()),
+        Ok(url) if url.scheme() == "http" => {
+            "uses plain http to a host that is not on this machine (loopback or link-local)"
+        }
+        Ok(_) => "is not an http(s) URL",
+    };
+    Err(invalid(
+        "IDENTITY_ENDPOINT",
+        format!(
+            "'{text}' {problem}; App Service sets it, or point it at the emulator's /msi/token"
+        ),
+    ))
+}
+
+/// Loopback, or link-local (169.254.0.0/16, fe80::/10): addresses that never leave the host.
+fn is_host_local(url: &Url) -> bool {
+    is_loopback(url)
+        || match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+            Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+            _ => false,
+        }
+}
+
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -285,9 +357,11 @@ pub fn is_loopback(url: &Url) -> bool {
 fn parse_auth(env: &Env) -> Result<Auth, ConfigError> {
     let client_id = env.get("AZURE_CLIENT_ID").map(str::to_string);
     let managed = || {
-        env.get("IDENTITY_ENDPOINT")
-            .map(|_| Auth::ManagedIdentity { client_id: client_id.clone() })
-            .ok_or_else(|| invalid("GRAPH_AUTH", "managed-identity needs IDENTITY_ENDPOINT and IDENTITY_HEADER (set by App Service, or the emulator locally)"))
+        let endpoint = env.get("IDENTITY_ENDPOINT").ok_or_else(|| invalid("GRAPH_AUTH", "managed-identity needs IDENTITY_ENDPOINT and IDENTITY_HEADER (set by App Service, or the emulator locally)"))?;
+        check_identity_endpoint(endpoint)?;
+        Ok(Auth::ManagedIdentity {
+            client_id: client_id.clone(),
+        })
     };
     let secret = || match (
         env.get("AZURE_TENANT_ID"),
@@ -407,11 +481,15 @@ mod tests {
     fn the_port_falls_back_to_the_http_worker_port_and_is_required() {
         let s = Settings::from_env(&Env::from_pairs([
             ("FUNCTIONS_HTTPWORKER_PORT", "7001"),
-            ("IDENTITY_ENDPOINT", "x"),
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token"),
         ]))
         .unwrap();
         assert_eq!(s.port, 7001);
-        let err = Settings::from_env(&Env::from_pairs([("IDENTITY_ENDPOINT", "x")])).unwrap_err();
+        let err = Settings::from_env(&Env::from_pairs([(
+            "IDENTITY_ENDPOINT",
+            "http://127.0.0.1:1/msi/token",
+        )]))
+        .unwrap_err();
         assert_eq!(err.setting, "FUNCTIONS_CUSTOMHANDLER_PORT");
     }
 
@@ -495,10 +573,70 @@ mod tests {
             "GRAPH_AUTH"
         );
         assert_eq!(
-            env(&[("IDENTITY_ENDPOINT", "x"), ("AZURE_CLIENT_ID", "c")]).unwrap(),
+            env(&[
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token"),
+                ("AZURE_CLIENT_ID", "c")
+            ])
+            .unwrap(),
             Auth::ManagedIdentity {
                 client_id: Some("c".into())
             }
+        );
+    }
+
+    #[test]
+    fn an_unusable_identity_endpoint_is_refused_at_startup() {
+        for ok in [
+            "http://127.0.0.1:41741/msi/token",
+            "http://localhost:8081/msi/token",
+            "http://169.254.255.2:8081/msi/token",
+            "https://identity.example/msi/token",
+        ] {
+            assert!(settings(&[("IDENTITY_ENDPOINT", ok)]).is_ok(), "{ok}");
+        }
+        for bad in [
+            "notaurl",
+            "http://10.1.2.3/msi/token",
+            "ftp://127.0.0.1/x",
+            "/msi/token",
+        ] {
+            assert_eq!(
+                settings(&[("IDENTITY_ENDPOINT", bad)]).unwrap_err().setting,
+                "IDENTITY_ENDPOINT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retry_budget_longer_than_a_queue_lock_allows_is_refused() {
+        assert_eq!(
+            settings(&[("GRAPH_RETRY_BUDGET", "4m")])
+                .unwrap()
+                .retry_budget,
+            MAX_RETRY_BUDGET
+        );
+        for bad in ["1000d", "4m1s", "1h"] {
+            assert_eq!(
+                settings(&[("GRAPH_RETRY_BUDGET", bad)])
+                    .unwrap_err()
+                    .setting,
+                "GRAPH_RETRY_BUDGET",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_proxy_is_used_only_when_graph_proxy_names_one() {
+        assert!(settings(&[]).unwrap().proxy.is_none());
+        let s = settings(&[("GRAPH_PROXY", "http://proxy.contoso.com:3128")]).unwrap();
+        assert_eq!(s.proxy.unwrap().host_str(), Some("proxy.contoso.com"));
+        assert_eq!(
+            settings(&[("GRAPH_PROXY", "not a url")])
+                .unwrap_err()
+                .setting,
+            "GRAPH_PROXY"
         );
     }
 

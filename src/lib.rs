@@ -5,7 +5,8 @@
 //! - [`config`]: settings from the environment, validated once;
 //! - [`host`]: the custom handler wire protocol;
 //! - [`domain`]: commands, parsed and validated;
-//! - [`graph`] and [`auth`]: the Graph client and its credential;
+//! - [`graph`] and [`auth`]: the Graph client and its credential; [`outbound`]: how
+//!   every HTTP client that leaves the process is built;
 //! - [`functions`]: one module per function folder, and the outcomes;
 //! - [`startup`]: the server.
 pub mod auth;
@@ -14,5 +15,6 @@ pub mod domain;
 pub mod functions;
 pub mod graph;
 pub mod host;
+pub mod outbound;
 pub mod startup;
 pub mod telemetry;

@@ -28,10 +28,16 @@ async fn main() -> ExitCode {
         s.cloud.scope(),
         s.auth.describe()
     );
-    application
-        .run_until_stopped(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+    application.run_until_stopped(stop_signal()).await;
     ExitCode::SUCCESS
+}
+
+/// SIGTERM (how the host and the platform stop a worker) or Ctrl+C, whichever comes first.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM: draining in-flight invocations"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: draining in-flight invocations"),
+    }
 }

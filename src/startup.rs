@@ -9,8 +9,13 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
+
+/// After the stop signal, in-flight invocations have this long to answer; then the process
+/// exits anyway (a held queue delivery is released at once: its message comes back).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The largest invocation payload read: a 256 KiB Service Bus message, JSON-escaped twice
 /// by the host, stays well below it.
@@ -43,15 +48,32 @@ impl Application {
         &self.app.settings
     }
 
+    /// Serves until `stop` resolves, then stops accepting invocations and lets the ones in
+    /// flight answer, for at most [`DRAIN_TIMEOUT`].
     pub async fn run_until_stopped(
         self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) {
-        warp::serve(routes(self.app))
+        let stopping = self.app.stopping.clone();
+        let signalled = stopping.clone();
+        let server = warp::serve(routes(self.app))
             .incoming(self.listener)
-            .graceful(shutdown)
-            .run()
-            .await;
+            .graceful(async move {
+                stop.await;
+                signalled.cancel();
+            })
+            .run();
+        let deadline = async {
+            stopping.cancelled().await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        };
+        tokio::select! {
+            _ = server => {}
+            _ = deadline => tracing::warn!(
+                "invocations still in flight {} s after the stop signal; exiting",
+                DRAIN_TIMEOUT.as_secs()
+            ),
+        }
     }
 }
 

@@ -179,7 +179,7 @@ fn the_queue_triggers_bind_to_the_queues_and_connection_the_bicep_creates() {
 }
 
 /// Settings read by the code that the Bicep need not set, and why.
-const NOT_SET_BY_BICEP: [(&str, &str); 9] = [
+const NOT_SET_BY_BICEP: [(&str, &str); 10] = [
     ("FUNCTIONS_CUSTOMHANDLER_PORT", "set by the Functions host"),
     ("FUNCTIONS_HTTPWORKER_PORT", "set by the Functions host"),
     (
@@ -203,6 +203,10 @@ const NOT_SET_BY_BICEP: [(&str, &str); 9] = [
     (
         "LIST_IN_PROGRESS_WORKFLOW_IDS",
         "optional; set by the Bicep only when the parameter is given",
+    ),
+    (
+        "GRAPH_PROXY",
+        "optional; for an egress proxy, which the template does not create",
     ),
 ];
 
@@ -386,4 +390,65 @@ fn graph_permissions_are_assigned_by_value_and_optional() {
     assert!(read("infra/main.bicep").contains(
         "module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissions)"
     ));
+}
+
+/// The number after `prefix` in `text` (`@maxValue(240)\nparam x`, `param x int = 240`).
+fn number_after(text: &str, prefix: &str) -> u64 {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} not found"))
+        + prefix.len();
+    text[start..]
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {prefix}"))
+}
+
+/// `"00:10:00"` → seconds.
+fn timespan_seconds(text: &str) -> u64 {
+    text.split(':')
+        .fold(0, |total, part| total * 60 + part.parse::<u64>().unwrap())
+}
+
+#[test]
+fn a_queue_delivery_fits_its_lock_and_the_deliveries_outlast_a_three_hour_outage() {
+    use resume_handler::config::MAX_RETRY_BUDGET;
+    use resume_handler::graph::client::ATTEMPT_TIMEOUT;
+    let main = read("infra/main.bicep");
+    let budget_max = number_after(&main, "@maxValue(");
+    let budget = number_after(&main, "param graphRetryBudgetSeconds int =");
+    let ride_out_minutes = number_after(&main, "param outageRideOutMinutes int =");
+    assert!(main.contains("@maxValue(240)\nparam graphRetryBudgetSeconds"));
+    assert_eq!(
+        budget_max,
+        MAX_RETRY_BUDGET.as_secs(),
+        "the template's ceiling is the code's"
+    );
+    assert!(main.contains("GRAPH_RETRY_BUDGET: '${graphRetryBudgetSeconds}s'"));
+    assert!(main.contains(
+        "var maxDeliveryCount = (outageRideOutMinutes * 60 + graphRetryBudgetSeconds - 1) / graphRetryBudgetSeconds"
+    ));
+    let deliveries = (ride_out_minutes * 60).div_ceil(budget);
+    assert!(
+        deliveries * budget >= 3 * 3600,
+        "a Lifecycle Workflows callback waits up to 3 hours: {deliveries} × {budget} s"
+    );
+
+    // One delivery: the budget, then at most one attempt still running.
+    let longest_delivery = MAX_RETRY_BUDGET + ATTEMPT_TIMEOUT;
+    let service_bus = read("infra/modules/servicebus.bicep");
+    assert!(service_bus.contains("param lockDuration string = 'PT5M'"));
+    let host = json("host.json");
+    let renewal = timespan_seconds(
+        host["extensions"]["serviceBus"]["maxAutoLockRenewalDuration"]
+            .as_str()
+            .unwrap(),
+    );
+    let function_timeout = timespan_seconds(host["functionTimeout"].as_str().unwrap());
+    assert!(longest_delivery.as_secs() < 300, "inside the 5-minute lock");
+    assert!(longest_delivery.as_secs() < renewal.max(300));
+    assert!(longest_delivery.as_secs() < function_timeout);
 }

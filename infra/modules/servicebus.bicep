@@ -7,9 +7,9 @@ param location string
 
 param tags object = {}
 
-@description('Deliveries before a message is dead-lettered. With GRAPH_RETRY_BUDGET=60s, 10 deliveries ride out about 10 minutes of Graph outage.')
+@description('Deliveries before a message is dead-lettered; main.bicep derives it from the retry budget and the outage to ride out.')
 @minValue(1)
-@maxValue(100)
+@maxValue(2000)
 param maxDeliveryCount int = 10
 
 @description('Message lock; covers one invocation, including its Graph retry budget.')

@@ -22,9 +22,17 @@ use url::Url;
 /// The task definition of "Run a custom task extension": the only tasks that wait.
 pub const CUSTOM_TASK_DEFINITION_ID: &str = "4262b724-8dba-4fad-afc3-43fcbb497a0e";
 
-/// The sweep stops here with what it has (`partial: true`), well inside host.json's
-/// ten-minute functionTimeout.
+/// The timer's sweep stops here with what it has (`partial: true`), well inside
+/// host.json's ten-minute functionTimeout.
 pub const SWEEP_BUDGET: Duration = Duration::from_secs(240);
+
+/// `InProgress` stops here, so that it answers within 220 s: Azure's front end drops an
+/// HTTP request after 230 s.
+pub const HTTP_SWEEP_BUDGET: Duration = Duration::from_secs(210);
+
+/// The longest callback timeout believed: Entitlement Management allows 14 days, Lifecycle
+/// Workflows 3 hours; anything longer is malformed, and that item's deadline is left empty.
+const MAX_CALLBACK_TIMEOUT: Duration = Duration::from_secs(366 * 86_400);
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -65,12 +73,11 @@ pub struct SweepError {
 impl SweepError {
     fn new(workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
         let (status, code, message) = match failure {
-            GraphFailure::Status {
-                status,
-                code,
-                message,
-                ..
-            } => (*status, code.clone(), message.clone()),
+            GraphFailure::Status { status, code, .. } => (
+                *status,
+                code.clone(),
+                format!("Graph refused the listing with {status}"),
+            ),
             GraphFailure::Unavailable { reason, code, .. } => (
                 503,
                 code.clone().unwrap_or_else(|| "graphUnavailable".into()),
@@ -120,7 +127,7 @@ struct Gathered {
 pub async fn sweep(app: &App, call: &Call) -> Report {
     let started = Instant::now();
     let gathered = Mutex::new(Gathered::default());
-    let finished = tokio::time::timeout(SWEEP_BUDGET, gather(app, call, &gathered))
+    let finished = tokio::time::timeout_at(call.deadline().into(), gather(app, call, &gathered))
         .await
         .is_ok();
     let gathered = gathered.into_inner().expect("sweep lock");
@@ -405,9 +412,12 @@ fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Du
                 task_name: task.name.clone(),
                 task_processing_result_id: text(found.result.get("id")).unwrap_or_default(),
                 subject_id: text(found.result.get("subject").and_then(|s| s.get("id"))),
-                started_date_time: started.map(format_utc),
+                started_date_time: started.and_then(format_utc),
                 age_seconds: age,
-                deadline: started.zip(timeout).map(|(s, t)| format_utc(s + *t)),
+                deadline: started
+                    .zip(timeout)
+                    .and_then(|(s, t)| s.checked_add(time::Duration::try_from(*t).ok()?))
+                    .and_then(format_utc),
                 stale: age.is_some_and(|a| a > app.settings.stale_after.as_secs()),
             }
         })
@@ -435,15 +445,13 @@ fn report(app: &App, g: Gathered, timed_out: bool, graph_calls: u32, elapsed: Du
     }
 }
 
-fn format_utc(at: OffsetDateTime) -> String {
-    at.replace_nanosecond(0)
-        .unwrap_or(at)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+fn format_utc(at: OffsetDateTime) -> Option<String> {
+    at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).ok()
 }
 
 /// `PT1H`, `PT30M`, `PT1H30M`, `P1D`, `PT90S`: the ISO 8601 durations Graph uses for
-/// callback timeouts (years and months never occur there and are refused).
+/// callback timeouts (years and months never occur there and are refused). Whatever the
+/// text, nothing panics: a duration beyond [`MAX_CALLBACK_TIMEOUT`] is `None`.
 pub fn parse_iso8601_duration(text: &str) -> Option<Duration> {
     let rest = text.strip_prefix('P')?;
     let (days, time) = match rest.split_once('T') {
@@ -466,7 +474,12 @@ pub fn parse_iso8601_duration(text: &str) -> Option<Duration> {
     };
     take(days, &[('D', 86_400.0), ('W', 604_800.0)])?;
     take(time, &[('H', 3_600.0), ('M', 60.0), ('S', 1.0)])?;
-    (rest != "T" && !rest.is_empty()).then(|| Duration::from_secs_f64(seconds))
+    if rest == "T" || rest.is_empty() {
+        return None;
+    }
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| *d <= MAX_CALLBACK_TIMEOUT)
 }
 
 #[cfg(test)]
@@ -494,5 +507,17 @@ mod tests {
         for bad in ["", "P", "PT", "1H", "PT1X", "P1Y", "PT1H5"] {
             assert_eq!(parse_iso8601_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_absurd_callback_timeout_is_no_timeout_and_no_panic() {
+        let nines = format!("P{}D", "9".repeat(400));
+        for absurd in ["P9999999D", &nines, "PT1e309S", "P367D"] {
+            assert_eq!(parse_iso8601_duration(absurd), None, "{absurd}");
+        }
+        assert_eq!(
+            parse_iso8601_duration("P14D"),
+            Some(Duration::from_secs(14 * 86_400))
+        );
     }
 }

@@ -18,8 +18,14 @@ use crate::host::{HttpOutput, Invocation, InvocationResponse};
 use outcome::{Failure, Outcome};
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 use warp::http::StatusCode;
+
+/// The longest an HTTP-triggered resume retries Graph, whatever `GRAPH_RETRY_BUDGET` says:
+/// Azure's front end drops an HTTP request after 230 s, and the caller should hear the
+/// 503 with its `Retry-After` before that.
+pub const HTTP_MAX_BUDGET: Duration = Duration::from_secs(200);
 
 /// What every invocation shares: settings and the one Graph client of the process.
 ///
@@ -30,6 +36,9 @@ use warp::http::StatusCode;
 pub struct App {
     pub settings: Settings,
     graph: tokio::sync::OnceCell<GraphClient>,
+    /// Cancelled when the process is told to stop: waits end at once, so in-flight
+    /// invocations answer and the process can drain.
+    pub stopping: CancellationToken,
 }
 
 impl App {
@@ -37,6 +46,18 @@ impl App {
         Self {
             settings,
             graph: tokio::sync::OnceCell::new(),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// Holds a queue delivery that met Graph's passing trouble until its budget is spent,
+    /// so that each delivery of the message rides out as much of an outage as the budget
+    /// allows instead of failing at once and being redelivered at once (README, "Outages").
+    /// No request is sent while holding; a stop ends the hold.
+    async fn hold_until(&self, deadline: Instant) {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+            _ = self.stopping.cancelled() => {}
         }
     }
 
@@ -82,7 +103,8 @@ pub async fn invoke(
             StatusCode::NOT_FOUND,
             "unknownFunction",
             format!(
-                "this app has no function '{function}'; it has {}",
+                "this app has no function '{}'; it has {}",
+                crate::telemetry::escape(function),
                 FUNCTIONS.join(", ")
             ),
         );
@@ -116,7 +138,11 @@ pub async fn invoke(
             )
         }
     };
-    let call = Call::new(correlation, app.settings.retry_budget);
+    let budget = match trigger {
+        Trigger::Http => app.settings.retry_budget.min(HTTP_MAX_BUDGET),
+        Trigger::Queue => app.settings.retry_budget,
+    };
+    let call = Call::new(correlation, budget);
     let outcome = match body {
         Ok(body) if function.starts_with("ResumeTask") => {
             run_task(app, &body, &call, &mut log).await
@@ -124,6 +150,11 @@ pub async fn invoke(
         Ok(body) => run_access(app, &body, &call, &mut log).await,
         Err(error) => Err(Failure::Invalid(error)),
     };
+    if let (Trigger::Queue, Err(failure)) = (trigger, &outcome) {
+        if failure.is_transient() {
+            app.hold_until(call.deadline()).await;
+        }
+    }
     answer(trigger, outcome, log)
 }
 
@@ -184,7 +215,18 @@ async fn list(app: &App, invocation: &Invocation, started: Instant) -> Invocatio
             message,
         );
     }
-    let call = Call::new(correlation_id(&invocation.id), app.settings.retry_budget);
+    // Each Graph request of the sweep has the whole retry budget; the sweep as a whole
+    // answers in time for the HTTP front end, or well inside functionTimeout.
+    let overall = if http {
+        list_in_progress::HTTP_SWEEP_BUDGET
+    } else {
+        list_in_progress::SWEEP_BUDGET
+    };
+    let call = Call::with_request_budget(
+        correlation_id(&invocation.id),
+        app.settings.retry_budget,
+        overall,
+    );
     let report = list_in_progress::sweep(app, &call).await;
     let mut log = LogLine::new(invocation, started);
     log.field("count", Some(report.count.to_string()));
@@ -302,7 +344,8 @@ pub fn correlation_id(seed: &str) -> String {
 }
 
 /// The one summary line of an invocation: `Function invocationId=… key=value … outcome=… durationMs=…`.
-/// Only ids and enums go in it: never a token, a secret or free text from a message.
+/// Only ids and enums go in it: never a token, a secret or free text from a message; and
+/// every value is escaped, so a MessageId with a line break cannot forge a second line.
 struct LogLine {
     text: String,
     started: Instant,
@@ -311,14 +354,18 @@ struct LogLine {
 impl LogLine {
     fn new(invocation: &Invocation, started: Instant) -> Self {
         Self {
-            text: format!("{} invocationId={}", invocation.function, invocation.id),
+            text: format!(
+                "{} invocationId={}",
+                invocation.function,
+                crate::telemetry::escape(&invocation.id)
+            ),
             started,
         }
     }
 
     fn field(&mut self, key: &str, value: Option<String>) {
         if let Some(value) = value {
-            let _ = write!(self.text, " {key}={value}");
+            let _ = write!(self.text, " {key}={}", crate::telemetry::escape(&value));
         }
     }
 

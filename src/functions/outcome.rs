@@ -51,12 +51,10 @@ pub enum Failure {
     },
     NotFound {
         code: String,
-        message: String,
         request_id: Option<String>,
     },
     Forbidden {
         code: String,
-        message: String,
         request_id: Option<String>,
     },
     Conflict {
@@ -69,10 +67,12 @@ pub enum Failure {
         code: Option<String>,
         request_id: Option<String>,
     },
+    /// Graph refused, or answered something unusable (`status` is `None` then, and
+    /// `reason` says what, in this app's words).
     GraphError {
         status: Option<u16>,
         code: String,
-        message: String,
+        reason: Option<String>,
         request_id: Option<String>,
     },
 }
@@ -89,32 +89,21 @@ impl From<GraphFailure> for Failure {
             GraphFailure::Status {
                 status: 404,
                 code,
-                message,
                 request_id,
-            } => Failure::NotFound {
-                code,
-                message,
-                request_id,
-            },
+            } => Failure::NotFound { code, request_id },
             GraphFailure::Status {
                 status: 401 | 403,
                 code,
-                message,
                 request_id,
-            } => Failure::Forbidden {
-                code,
-                message,
-                request_id,
-            },
+            } => Failure::Forbidden { code, request_id },
             GraphFailure::Status {
                 status,
                 code,
-                message,
                 request_id,
             } => Failure::GraphError {
                 status: Some(status),
                 code,
-                message,
+                reason: None,
                 request_id,
             },
             GraphFailure::Unavailable {
@@ -131,7 +120,7 @@ impl From<GraphFailure> for Failure {
             GraphFailure::Unexpected { reason, request_id } => Failure::GraphError {
                 status: None,
                 code: "unexpectedAnswer".into(),
-                message: reason,
+                reason: Some(reason),
                 request_id,
             },
         }
@@ -183,7 +172,21 @@ impl Failure {
         }
     }
 
+    /// Whether the failure is Graph's passing trouble (throttling, an outage, a server
+    /// error), which the same command may get past later, rather than a verdict.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Failure::Unavailable { .. } => true,
+            Failure::GraphError {
+                status: Some(status),
+                ..
+            } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// `{"error": {"code", "message", "target"?, "graphCode"?, "graphRequestId"?, …}}`.
+    /// Every message is this app's own: nothing Graph wrote but its code.
     pub fn to_json(&self) -> Value {
         let mut error = Map::new();
         let mut put = |key: &str, value: Value| {
@@ -204,17 +207,11 @@ impl Failure {
                 );
                 put("target", json!("workflowId"));
             }
-            Failure::NotFound { message, .. } => put(
-                "message",
-                json!(graph_said("Graph found no such resource", message)),
-            ),
-            Failure::Forbidden { code, message, .. } => {
+            Failure::NotFound { .. } => put("message", json!("Graph found no such resource")),
+            Failure::Forbidden { code, .. } => {
                 put(
                     "message",
-                    json!(graph_said(
-                        "Graph refused this app's identity; check its Graph permissions",
-                        message
-                    )),
+                    json!("Graph refused this app's identity; check its Graph permissions"),
                 );
                 put("graphCode", json!(code));
             }
@@ -237,13 +234,15 @@ impl Failure {
             Failure::GraphError {
                 status,
                 code,
-                message,
+                reason,
                 ..
             } => {
-                put(
-                    "message",
-                    json!(graph_said("Graph refused the request", message)),
-                );
+                let message = match (reason, status) {
+                    (Some(reason), _) => format!("Graph's answer could not be used: {reason}"),
+                    (None, Some(status)) => format!("Graph refused the request with {status}"),
+                    (None, None) => "Graph refused the request".into(),
+                };
+                put("message", json!(message));
                 put("graphCode", json!(code));
                 if let Some(status) = status {
                     put("graphStatus", json!(status));
@@ -254,13 +253,5 @@ impl Failure {
             put("graphRequestId", json!(id));
         }
         json!({ "error": error })
-    }
-}
-
-fn graph_said(ours: &str, graph_message: &str) -> String {
-    if graph_message.is_empty() {
-        ours.to_string()
-    } else {
-        format!("{ours}: {graph_message}")
     }
 }

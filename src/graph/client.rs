@@ -1,53 +1,102 @@
 //! The Graph HTTP client: bearer token, `client-request-id`, the retry loop, one shared
 //! throttle gate, and `@odata.nextLink` paging that never leaves the configured host.
-use super::error::GraphFailure;
+//!
+//! Everything it does is bounded: requests per call ([`RetryPolicy`]), each wait, each
+//! attempt's time, the call's deadline (token acquisition included), the bytes read of
+//! any answer, and the pages of any listing.
+use super::error::{sanitized_code, GraphFailure};
 use super::path::GraphPath;
 use super::retry::{parse_retry_after, RetryPolicy};
 use crate::auth::TokenSource;
 use crate::config::Settings;
 use azure_core::credentials::Secret;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use reqwest::Method;
 use serde_json::Value;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
+use tokio::time::timeout_at;
 use url::Url;
 
-/// The longest one attempt may take before it counts as a connection failure.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest one attempt may take, answer body included.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An attempt is never given less than this, even close to its deadline.
+const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest successful answer read: a page of 100 results with `$select` is a few
+/// tens of KiB.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
+/// Of an error answer only the code is used: at most this much is read.
+pub const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Pages followed in one listing at most: 100,000 results at Graph's page size of 100.
+pub const MAX_PAGES: usize = 1_000;
 
 pub struct GraphClient {
     http: reqwest::Client,
     root: Url,
     tokens: TokenSource,
     policy: RetryPolicy,
-    /// When Graph says 429, every request from this process waits out the `Retry-After`,
-    /// not only the one that was throttled: the limit is per app, not per request.
-    paused_until: Mutex<Option<Instant>>,
+    /// When Graph says 429, every request from this process waits out the `Retry-After`
+    /// (at most [`super::retry::MAX_WAIT`]), not only the one that was throttled: the
+    /// limit is per app, not per request.
+    gate: Mutex<Option<Instant>>,
 }
 
-/// One invocation's dealings with Graph: its correlation id (the same on every retry),
-/// the deadline of its retry budget, and how many requests it made.
+/// One invocation's dealings with Graph: its correlation id (the same on every retry), its
+/// deadline, and how many requests it made.
 #[derive(Debug)]
 pub struct Call {
     pub client_request_id: String,
+    /// No request is sent, and no wait runs, past this.
     deadline: Instant,
+    /// Each request's own retry budget, where one call makes many independent requests
+    /// (the in-progress sweep); `None`: the requests share the call's budget (a resume).
+    per_request: Option<Duration>,
     requests: AtomicU32,
 }
 
 impl Call {
+    /// A call whose requests share one retry budget.
     pub fn new(client_request_id: String, budget: Duration) -> Self {
         Self {
             client_request_id,
             deadline: Instant::now() + budget,
+            per_request: None,
             requests: AtomicU32::new(0),
         }
+    }
+
+    /// A call whose requests each have `per_request` to retry, all within `overall`.
+    pub fn with_request_budget(
+        client_request_id: String,
+        per_request: Duration,
+        overall: Duration,
+    ) -> Self {
+        Self {
+            per_request: Some(per_request),
+            ..Self::new(client_request_id, overall)
+        }
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// Requests sent to Graph so far (retries included).
     pub fn graph_requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    fn request_deadline(&self) -> Instant {
+        match self.per_request {
+            Some(budget) => self.deadline.min(Instant::now() + budget),
+            None => self.deadline,
+        }
     }
 }
 
@@ -61,8 +110,8 @@ pub struct GraphResponse {
 
 impl GraphResponse {
     pub fn json(&self) -> Result<Value, GraphFailure> {
-        serde_json::from_slice(&self.body).map_err(|e| GraphFailure::Unexpected {
-            reason: format!("the answer is not JSON ({e})"),
+        serde_json::from_slice(&self.body).map_err(|_| GraphFailure::Unexpected {
+            reason: "the answer is not JSON".into(),
             request_id: self.request_id.clone(),
         })
     }
@@ -76,29 +125,21 @@ enum Attempt {
         rejected: Secret,
         failure: GraphFailure,
     },
+    /// A transient failure: retried while the policy and the deadline allow, else final.
     Retry {
-        reason: String,
+        failure: GraphFailure,
         retry_after: Option<Duration>,
-        code: Option<String>,
-        request_id: Option<String>,
     },
 }
 
 impl GraphClient {
     pub fn new(settings: &Settings, tokens: TokenSource) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("resume-handler/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            // A redirect could carry the token to another host: Graph does not redirect these calls.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()?;
         Ok(Self {
-            http,
+            http: crate::outbound::client(settings, None).build()?,
             root: settings.graph_versioned_root(),
             tokens,
-            policy: RetryPolicy::new(settings.retry_budget),
-            paused_until: Mutex::new(None),
+            policy: RetryPolicy::default(),
+            gate: Mutex::new(None),
         })
     }
 
@@ -125,11 +166,25 @@ impl GraphClient {
         self.send(call, Method::GET, url, None).await
     }
 
-    /// Every item of a collection, following `@odata.nextLink` to the end.
+    /// Every item of a collection, following `@odata.nextLink` to the end: at most
+    /// [`MAX_PAGES`] pages, never the same page twice, never to another host.
     pub async fn list(&self, call: &Call, first: Url) -> Result<Vec<Value>, GraphFailure> {
         let mut items = Vec::new();
+        let mut seen = HashSet::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
+            let unexpected = |reason: &str| GraphFailure::Unexpected {
+                reason: reason.into(),
+                request_id: None,
+            };
+            if seen.len() == MAX_PAGES {
+                return Err(unexpected(
+                    "the listing has more pages than the limit (1,000)",
+                ));
+            }
+            if !seen.insert(url.to_string()) {
+                return Err(unexpected("a next link leads back to an earlier page"));
+            }
             let response = self.get(call, url).await?;
             let mut page = response.json()?;
             if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
@@ -142,7 +197,9 @@ impl GraphClient {
         Ok(items)
     }
 
-    /// A next link is followed only to the configured Graph host: the token goes nowhere else.
+    /// A next link is followed only to the configured Graph host: the token goes nowhere
+    /// else. The refusal names the other origin as the URL parser wrote it (scheme, host,
+    /// port: nothing else of the answer).
     fn same_host(&self, link: &str, request_id: &Option<String>) -> Result<Url, GraphFailure> {
         let unexpected = |reason: String| GraphFailure::Unexpected {
             reason,
@@ -166,20 +223,32 @@ impl GraphClient {
         url: Url,
         body: Option<&Value>,
     ) -> Result<GraphResponse, GraphFailure> {
-        let mut retries = 0u32;
+        let deadline = call.request_deadline();
+        let mut attempts = 0u32;
         let mut renewed = false;
         let mut token = None;
         loop {
-            self.wait_for_gate().await;
+            self.wait_for_gate(deadline).await?;
+            attempts += 1;
             let attempt = match token.take() {
-                Some(token) => self.attempt(call, &method, &url, body, token).await,
-                None => match self.tokens.token().await {
-                    Ok(token) => self.attempt(call, &method, &url, body, token).await,
-                    Err(e) => Attempt::Retry {
-                        reason: e.to_string(),
+                Some(token) => {
+                    self.attempt(call, &method, &url, body, token, deadline)
+                        .await
+                }
+                None => match timeout_at(deadline.into(), self.tokens.token()).await {
+                    Ok(Ok(token)) => {
+                        self.attempt(call, &method, &url, body, token, deadline)
+                            .await
+                    }
+                    Ok(Err(e)) => Attempt::Retry {
+                        failure: GraphFailure::unavailable(e.to_string()),
                         retry_after: None,
-                        code: None,
-                        request_id: None,
+                    },
+                    Err(_) => Attempt::Retry {
+                        failure: GraphFailure::unavailable(
+                            "the token endpoint did not answer within the retry budget",
+                        ),
+                        retry_after: None,
                     },
                 },
             };
@@ -188,33 +257,30 @@ impl GraphClient {
                 Attempt::Unauthorized { failure, .. } if renewed => return Err(failure),
                 Attempt::Unauthorized { rejected, failure } => {
                     renewed = true;
-                    match self.tokens.renew(&rejected).await {
-                        Ok(fresh) => token = Some(fresh),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "token renewal after a 401 failed");
+                    match timeout_at(deadline.into(), self.tokens.renew(&rejected)).await {
+                        Ok(Ok(fresh)) => token = Some(fresh),
+                        Ok(Err(e)) => {
+                            tracing::warn!("token renewal after a 401 failed: {e}");
                             return Err(failure);
                         }
+                        Err(_) => return Err(failure),
                     }
                 }
                 Attempt::Retry {
-                    reason,
+                    failure,
                     retry_after,
-                    code,
-                    request_id,
                 } => {
-                    retries += 1;
                     let delay = self
                         .policy
-                        .delay(retries, retry_after, rand::random::<f64>());
-                    if Instant::now() + delay > call.deadline {
-                        return Err(GraphFailure::Unavailable {
-                            reason,
-                            retry_after: delay.max(Duration::from_secs(1)),
-                            code,
-                            request_id,
-                        });
+                        .delay(attempts, retry_after, rand::random::<f64>());
+                    if !self.policy.may_retry(attempts) || Instant::now() + delay > deadline {
+                        return Err(failure.with_retry_after(delay));
                     }
-                    tracing::debug!(%reason, retry = retries, delay_ms = delay.as_millis() as u64, "retrying Graph");
+                    tracing::debug!(
+                        retry = attempts,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying Graph: {failure}"
+                    );
                     tokio::time::sleep(delay).await;
                 }
             }
@@ -228,15 +294,16 @@ impl GraphClient {
         url: &Url,
         body: Option<&Value>,
         token: Secret,
+        deadline: Instant,
     ) -> Attempt {
         call.requests.fetch_add(1, Ordering::Relaxed);
-        let remaining = call.deadline.saturating_duration_since(Instant::now());
+        let remaining = deadline.saturating_duration_since(Instant::now());
         let mut request = self
             .http
             .request(method.clone(), url.clone())
             .bearer_auth(token.secret())
             .header("client-request-id", &call.client_request_id)
-            .timeout(ATTEMPT_TIMEOUT.min(remaining.max(Duration::from_secs(2))));
+            .timeout(remaining.clamp(MIN_ATTEMPT_TIMEOUT, ATTEMPT_TIMEOUT));
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -252,95 +319,120 @@ impl GraphClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let request_id = header("request-id");
+        let request_id = header("request-id").map(|id| sanitized_code(&id));
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
-        let body = match response.bytes().await {
+        let success = (200..300).contains(&status);
+        let body = match read_capped(
+            response,
+            if success {
+                MAX_ANSWER_BYTES
+            } else {
+                MAX_ERROR_BYTES
+            },
+        )
+        .await
+        {
             Ok(body) => body,
-            Err(e) => return connection_failure(&e),
+            Err(Capped::TooLarge { body }) if !success => body,
+            Err(Capped::TooLarge { .. }) => {
+                return Attempt::Done(Err(GraphFailure::Unexpected {
+                    reason: format!(
+                        "the answer is larger than {} MiB",
+                        MAX_ANSWER_BYTES / (1024 * 1024)
+                    ),
+                    request_id,
+                }))
+            }
+            Err(Capped::Broken(e)) => return connection_failure(&e),
         };
-        if (200..300).contains(&status) {
+        if success {
             return Attempt::Done(Ok(GraphResponse {
                 status,
                 request_id,
                 body,
             }));
         }
-        let (code, message) = error_code_and_message(&body);
+        let failure = GraphFailure::from_answer(status, &body, request_id);
         if status == 401 {
             return Attempt::Unauthorized {
                 rejected: token,
-                failure: GraphFailure::Status {
-                    status,
-                    code,
-                    message,
-                    request_id,
-                },
+                failure,
             };
         }
         if RetryPolicy::is_transient(status) {
             if status == 429 {
-                self.pause(retry_after.unwrap_or(Duration::from_secs(1)));
+                self.close_gate(retry_after.unwrap_or(self.policy.base));
             }
             return Attempt::Retry {
-                reason: format!("Graph answered {status} {code}"),
+                failure,
                 retry_after,
-                code: Some(code),
-                request_id,
             };
         }
-        Attempt::Done(Err(GraphFailure::Status {
-            status,
-            code,
-            message,
-            request_id,
-        }))
+        Attempt::Done(Err(failure))
     }
 
-    fn pause(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        let mut paused = self.paused_until.lock().expect("gate lock");
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+    fn close_gate(&self, wait: Duration) {
+        let until = Instant::now() + wait.min(self.policy.max_wait);
+        let mut gate = self.gate.lock().expect("gate lock");
+        if gate.is_none_or(|current| current < until) {
+            *gate = Some(until);
         }
     }
 
-    async fn wait_for_gate(&self) {
-        let until = *self.paused_until.lock().expect("gate lock");
-        if let Some(until) = until {
-            tokio::time::sleep_until(until.into()).await;
+    /// Waits while the throttle gate is closed; a gate closed past `deadline` is not
+    /// waited for: the request gives up at once.
+    async fn wait_for_gate(&self, deadline: Instant) -> Result<(), GraphFailure> {
+        let until = *self.gate.lock().expect("gate lock");
+        match until {
+            Some(until) if until > deadline => Err(GraphFailure::unavailable(
+                "Graph is throttling this app beyond the retry budget",
+            )
+            .with_retry_after(until - Instant::now())),
+            Some(until) => {
+                tokio::time::sleep_until(until.into()).await;
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
+}
+
+enum Capped {
+    /// More than the limit: what was read up to it.
+    TooLarge { body: Bytes },
+    /// The connection broke or timed out while the body was read.
+    Broken(reqwest::Error),
+}
+
+/// Reads an answer's body, stopping at `limit` bytes.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Bytes, Capped> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(Capped::TooLarge { body: Bytes::new() });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Broken)? {
+        if body.len() + chunk.len() > limit {
+            body.extend_from_slice(&chunk[..limit - body.len()]);
+            return Err(Capped::TooLarge {
+                body: body.freeze(),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 fn connection_failure(error: &reqwest::Error) -> Attempt {
-    let kind = if error.is_timeout() {
-        "timed out"
+    let reason = if error.is_timeout() {
+        "Graph did not answer in time"
     } else if error.is_connect() {
-        "could not connect"
+        "could not connect to Graph"
     } else {
-        "connection failed"
+        "the connection to Graph failed"
     };
     Attempt::Retry {
-        reason: format!("Graph {kind}"),
+        failure: GraphFailure::unavailable(reason),
         retry_after: None,
-        code: None,
-        request_id: None,
     }
-}
-
-/// Graph's `{"error": {"code", "message"}}`, or a stand-in when the body is not that.
-fn error_code_and_message(body: &[u8]) -> (String, String) {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let error = parsed.as_ref().and_then(|v| v.get("error"));
-    let field = |name: &str| {
-        error
-            .and_then(|e| e.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    (
-        field("code").unwrap_or_else(|| "UnknownError".into()),
-        field("message").unwrap_or_default(),
-    )
 }

@@ -50,8 +50,12 @@ impl Invocation {
 
     /// The `req` binding of an HTTP trigger.
     pub fn http(&self) -> Result<HttpTrigger, String> {
-        let req = decode_object(Some(self.binding("req")?))
-            .map_err(|_| "the 'req' binding is not an HTTP request object".to_string())?;
+        // The request object is the host's, not the caller's body: no body limit applies.
+        let req = match self.binding("req")? {
+            Value::Object(req) => req.clone(),
+            other => decode_object(Some(other))
+                .map_err(|_| "the 'req' binding is not an HTTP request object".to_string())?,
+        };
         Ok(HttpTrigger { req })
     }
 

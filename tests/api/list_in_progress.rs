@@ -209,10 +209,12 @@ async fn a_next_link_to_another_host_is_not_followed() {
 
 #[tokio::test]
 async fn throttling_and_transient_failures_lose_nothing_and_report_nothing_twice() {
+    // Three 429s in a row take up to 7 s of backoff: a budget as in production.
     let app = spawn_app_with(
         Options::default()
             .page_size(3)
-            .tenant("workflows=5,tasks=4,customTasks=3,users=8,inProgress=0.5,seed=21"),
+            .tenant("workflows=5,tasks=4,customTasks=3,users=8,inProgress=0.5,seed=21")
+            .env("GRAPH_RETRY_BUDGET", "60s"),
     )
     .await;
     for fault in [
