@@ -11,7 +11,8 @@ pub struct GraphError {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
-    pub retry_after: Option<u64>,
+    /// The `Retry-After` header, as written.
+    pub retry_after: Option<String>,
 }
 
 impl GraphError {
@@ -36,8 +37,9 @@ impl GraphError {
         Self::new(400, "BadRequest", message)
     }
 
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
+    /// `Retry-After` in seconds, or any text (an HTTP date, a number too large for any clock).
+    pub fn with_retry_after(mut self, value: impl ToString) -> Self {
+        self.retry_after = Some(value.to_string());
         self
     }
 
@@ -55,10 +57,11 @@ impl GraphError {
         });
         let mut response =
             warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(seconds));
+        if let Some(value) = self
+            .retry_after
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            response.headers_mut().insert("retry-after", value);
         }
         correlation.stamp(&mut response);
         response

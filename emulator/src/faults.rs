@@ -8,7 +8,11 @@
 //! | a status, `400`–`599` | answer with it and Graph's error body (`429` and `503` carry `Retry-After`) |
 //! | `drop` | carry the request out, then break the connection before a complete answer: a lost response |
 //! | `latency` | wait `ms` milliseconds before answering |
+//! | `hang` | accept the request and never answer (for an hour) |
+//! | `drip` | send the answer's body one byte every `ms` milliseconds |
+//! | `huge-body` | answer `status` (default 200) with a body of `bytes` bytes, streamed, never held in memory |
 //! | `empty-page` | a collection's first page is empty and links to the real first page |
+//! | `self-link` | a collection page's `@odata.nextLink` points back at that same page |
 //!
 //! | key | meaning | default |
 //! |---|---|---|
@@ -16,8 +20,13 @@
 //! | `method` | only this method (`GET`, `POST`) | any |
 //! | `after` | let this many matching requests through first | 0 |
 //! | `times` | then act on this many, and no more | unlimited |
-//! | `retry-after` | seconds in `Retry-After` | 1 |
-//! | `ms` | milliseconds, for `latency` | 0 |
+//! | `retry-after` | `Retry-After`: whole seconds (any number of digits), or `past` for an HTTP date a minute ago | 1 |
+//! | `ms` | milliseconds, for `latency` and `drip` | 0 |
+//! | `bytes`, `status` | for `huge-body` | 0, 200 |
+//!
+//! A fault acts on Graph requests. One whose `match` names the managed identity endpoint
+//! (`match=/msi/token`) acts on token requests instead: a status there answers with an
+//! error body that carries a token-like secret, to show that callers never repeat it.
 //!
 //! Example: `503:match=/workflows/wf-1/,times=3` fails the first three requests about one workflow.
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,8 +38,15 @@ pub enum FaultKind {
     Status(u16),
     Drop,
     Latency,
+    Hang,
+    Drip,
+    HugeBody,
     EmptyPage,
+    SelfLink,
 }
+
+/// The path of the managed identity endpoint; faults that match it act there.
+pub const IDENTITY_PATH: &str = "/msi/token";
 
 #[derive(Debug)]
 pub struct Fault {
@@ -39,8 +55,11 @@ pub struct Fault {
     pub method: Option<String>,
     pub after: u64,
     pub times: Option<u64>,
-    pub retry_after: u64,
+    /// `Retry-After` as written, or `past`.
+    pub retry_after: String,
     pub latency: Duration,
+    pub bytes: u64,
+    pub status: u16,
     seen: AtomicU64,
 }
 
@@ -53,10 +72,14 @@ impl Fault {
             }
             "drop" => FaultKind::Drop,
             "latency" => FaultKind::Latency,
+            "hang" => FaultKind::Hang,
+            "drip" => FaultKind::Drip,
+            "huge-body" => FaultKind::HugeBody,
             "empty-page" => FaultKind::EmptyPage,
+            "self-link" => FaultKind::SelfLink,
             other => {
                 return Err(format!(
-                    "unknown fault kind '{other}' (expected a status from 400 to 599, drop, latency, empty-page)"
+                    "unknown fault kind '{other}' (expected a status from 400 to 599, drop, latency, hang, drip, huge-body, empty-page, self-link)"
                 ))
             }
         };
@@ -66,8 +89,10 @@ impl Fault {
             method: None,
             after: 0,
             times: None,
-            retry_after: 1,
+            retry_after: "1".into(),
             latency: Duration::ZERO,
+            bytes: 0,
+            status: 200,
             seen: AtomicU64::new(0),
         };
         for option in options.split(',').filter(|o| !o.trim().is_empty()) {
@@ -84,16 +109,51 @@ impl Fault {
                 "method" => fault.method = Some(value.trim().to_ascii_uppercase()),
                 "after" => fault.after = number()?,
                 "times" => fault.times = Some(number()?),
-                "retry-after" => fault.retry_after = number()?,
+                "retry-after" => {
+                    let value = value.trim();
+                    let seconds = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                    if !seconds && value != "past" {
+                        return Err(format!("fault option 'retry-after' takes whole seconds or 'past', not '{value}'"));
+                    }
+                    fault.retry_after = value.to_string();
+                }
                 "ms" => fault.latency = Duration::from_millis(number()?),
+                "bytes" => fault.bytes = number()?,
+                "status" => {
+                    fault.status = u16::try_from(number()?)
+                        .ok()
+                        .filter(|s| (200..600).contains(s))
+                        .ok_or_else(|| {
+                            format!("fault option 'status' takes 200 to 599, not '{value}'")
+                        })?
+                }
                 other => return Err(format!("unknown fault option '{other}'")),
             }
         }
         Ok(fault)
     }
 
+    /// The `Retry-After` header text to send now.
+    pub fn retry_after_header(&self) -> String {
+        if self.retry_after == "past" {
+            httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(60))
+        } else {
+            self.retry_after.clone()
+        }
+    }
+
+    /// Whether the fault is for the managed identity endpoint rather than Graph.
+    pub fn is_for_identity(&self) -> bool {
+        self.path_contains
+            .as_deref()
+            .is_some_and(|needle| IDENTITY_PATH.contains(needle) && needle.len() > 1)
+    }
+
     /// Counts this request against the fault and tells whether the fault acts on it.
     pub fn fires(&self, method: &str, path: &str) -> bool {
+        if self.is_for_identity() != (path == IDENTITY_PATH) {
+            return false;
+        }
         if self.method.as_deref().is_some_and(|m| m != method) {
             return false;
         }
@@ -151,10 +211,30 @@ mod tests {
     fn a_fault_acts_after_and_for_as_many_times_as_it_says() {
         let fault = Fault::parse("503:match=/resume,after=1,times=2,retry-after=3").unwrap();
         assert_eq!(fault.kind, FaultKind::Status(503));
-        assert_eq!(fault.retry_after, 3);
+        assert_eq!(fault.retry_after, "3");
         assert!(!fault.fires("POST", "/v1.0/other"));
         let fired: Vec<bool> = (0..4).map(|_| fault.fires("POST", "/x/resume")).collect();
         assert_eq!(fired, [false, true, true, false]);
+    }
+
+    #[test]
+    fn an_identity_fault_acts_on_token_requests_only() {
+        let fault = Fault::parse("503:match=/msi/token").unwrap();
+        assert!(!fault.fires("GET", "/v1.0/identityGovernance"));
+        assert!(fault.fires("GET", "/msi/token"));
+        let graph = Fault::parse("503").unwrap();
+        assert!(!graph.fires("GET", "/msi/token"));
+        assert!(graph.fires("GET", "/v1.0/x"));
+    }
+
+    #[test]
+    fn retry_after_takes_any_number_of_seconds_or_a_past_date() {
+        let huge = Fault::parse("429:retry-after=18446744073709551615999").unwrap();
+        assert_eq!(huge.retry_after_header(), "18446744073709551615999");
+        let past = Fault::parse("503:retry-after=past").unwrap();
+        let at = httpdate::parse_http_date(&past.retry_after_header()).unwrap();
+        assert!(at < std::time::SystemTime::now());
+        assert!(Fault::parse("503:retry-after=soon").is_err());
     }
 
     #[test]

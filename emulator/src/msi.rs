@@ -68,6 +68,20 @@ pub fn is_authorized(emulator: &Emulator, headers: &HeaderMap) -> bool {
         .is_some_and(|expiry| *expiry > Instant::now())
 }
 
+/// A refusal whose body carries a token-like secret, as some identity endpoints echo
+/// credentials in their errors: callers must never repeat such a body.
+pub fn refuse_with_secret(emulator: &Emulator, error: crate::error::GraphError) -> Response {
+    emulator.count_token_request();
+    let body = json!({
+        "error": "invalid_request",
+        "error_description": format!("{} access_token={SECRET_IN_ERROR}", error.message),
+    });
+    warp::reply::with_status(warp::reply::json(&body), error.status).into_response()
+}
+
+/// The secret a refusal from the identity endpoint carries (see [`refuse_with_secret`]).
+pub const SECRET_IN_ERROR: &str = "eyJ0eXAiOiJKV1QifQ.SECRET-IN-AN-ERROR-BODY.c2lnbmF0dXJl";
+
 fn refuse(status: StatusCode, message: &str) -> Response {
     let body = json!({ "statusCode": status.as_u16(), "message": message });
     warp::reply::with_status(warp::reply::json(&body), status).into_response()

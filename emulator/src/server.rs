@@ -2,7 +2,7 @@
 //! identity endpoint, `/{v1.0|beta}/…` is Graph (bearer token, rate limit, faults, latency,
 //! then the route), and `GET /_emulator/state` shows counts for people and scripts.
 use crate::error::{Correlation, GraphError};
-use crate::faults::FaultKind;
+use crate::faults::{FaultKind, IDENTITY_PATH};
 use crate::odata::{Paging, Query};
 use crate::{em, lcw, msi, Emulator, LoggedRequest};
 use bytes::Bytes;
@@ -96,7 +96,14 @@ async fn dispatch(
 ) -> Response {
     let query = Query::parse(raw_query);
     match path {
-        "/msi/token" if method == Method::GET => msi::token(emulator, &query, headers),
+        IDENTITY_PATH if method == Method::GET => {
+            let mut faults = Faults::of(emulator, method, path);
+            let response = match faults.injected.take() {
+                Some(status) => msi::refuse_with_secret(emulator, status),
+                None => msi::token(emulator, &query, headers),
+            };
+            faults.shape(response).await
+        }
         "/_emulator/state" if method == Method::GET => {
             warp::reply::json(&summary(emulator)).into_response()
         }
@@ -129,10 +136,7 @@ async fn graph(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let correlation = Correlation::new(client_request_id.clone());
-    let mut delay = Duration::from_millis(emulator.settings.latency_ms);
-    let mut drop_connection = false;
-    let mut empty_first_page = false;
-
+    let mut faults = Faults::default();
     let outcome = if !msi::is_authorized(emulator, headers) {
         Err(GraphError::new(
             401,
@@ -141,24 +145,10 @@ async fn graph(
         ))
     } else if let Err(seconds) = emulator.rate_limit.as_ref().map_or(Ok(()), |l| l.admit()) {
         emulator.count_throttled();
-        Err(too_many_requests(seconds))
+        Err(too_many_requests(seconds.to_string()))
     } else {
-        let mut injected = None;
-        for fault in emulator.faults.read().expect("faults lock").iter() {
-            if !fault.fires(method.as_str(), path) {
-                continue;
-            }
-            match fault.kind {
-                FaultKind::Status(status) if injected.is_none() => {
-                    injected = Some(injected_status(status, fault.retry_after));
-                }
-                FaultKind::Status(_) => {}
-                FaultKind::Drop => drop_connection = true,
-                FaultKind::Latency => delay += fault.latency,
-                FaultKind::EmptyPage => empty_first_page = true,
-            }
-        }
-        if let Some(error) = injected {
+        faults = Faults::of(emulator, method, path);
+        if let Some(error) = faults.injected.take() {
             if error.status == StatusCode::TOO_MANY_REQUESTS {
                 emulator.count_throttled();
             }
@@ -182,17 +172,24 @@ async fn graph(
                 path,
                 query,
                 body,
-                empty_first_page,
+                empty_first_page: faults.empty_first_page,
             };
             route(&call)
         }
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
-    let mut response = match outcome {
-        Ok(Answer::Json(value)) => {
-            let mut r = warp::reply::json(&value).into_response();
+    let response = match outcome {
+        Ok(Answer::Json(mut value)) => {
+            if faults.self_link && value.get("@odata.nextLink").is_some() {
+                let own = match raw_query {
+                    "" => format!("{}{path}", emulator.base_url),
+                    query => format!("{}{path}?{query}", emulator.base_url),
+                };
+                value["@odata.nextLink"] = json!(own);
+            }
+            let mut r = match faults.drip {
+                Some(pause) => drip_response(&value, pause),
+                None => warp::reply::json(&value).into_response(),
+            };
             correlation.stamp(&mut r);
             r
         }
@@ -207,14 +204,73 @@ async fn graph(
         method: method.to_string(),
         path: path.to_string(),
         query: raw_query.to_string(),
-        status: response.status().as_u16(),
+        status: faults
+            .huge_body
+            .map_or(response.status().as_u16(), |(status, _)| status),
         client_request_id,
         request_id: correlation.request_id.clone(),
     });
-    if drop_connection {
-        response = broken_response();
+    faults.shape(response).await
+}
+
+/// What the faults that fire on one request do to it.
+#[derive(Default)]
+struct Faults {
+    /// The first status fault's answer (later ones are counted, not used).
+    injected: Option<GraphError>,
+    delay: Duration,
+    hang: bool,
+    drop_connection: bool,
+    empty_first_page: bool,
+    self_link: bool,
+    /// A successful JSON answer's body is sent one byte at a time, this far apart.
+    drip: Option<Duration>,
+    huge_body: Option<(u16, u64)>,
+}
+
+impl Faults {
+    fn of(emulator: &Emulator, method: &Method, path: &str) -> Self {
+        let mut faults = Faults {
+            delay: Duration::from_millis(emulator.settings.latency_ms),
+            ..Faults::default()
+        };
+        for fault in emulator.faults.read().expect("faults lock").iter() {
+            if !fault.fires(method.as_str(), path) {
+                continue;
+            }
+            match fault.kind {
+                FaultKind::Status(status) if faults.injected.is_none() => {
+                    faults.injected = Some(injected_status(status, fault.retry_after_header()));
+                }
+                FaultKind::Status(_) => {}
+                FaultKind::Drop => faults.drop_connection = true,
+                FaultKind::Latency => faults.delay += fault.latency,
+                FaultKind::Hang => faults.hang = true,
+                FaultKind::Drip => faults.drip = Some(fault.latency),
+                FaultKind::HugeBody => faults.huge_body = Some((fault.status, fault.bytes)),
+                FaultKind::EmptyPage => faults.empty_first_page = true,
+                FaultKind::SelfLink => faults.self_link = true,
+            }
+        }
+        faults
     }
-    response
+
+    /// Waits, hangs, or reshapes the answer as the faults say.
+    async fn shape(self, response: Response) -> Response {
+        if self.hang {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if self.drop_connection {
+            return broken_response();
+        }
+        match self.huge_body {
+            Some((status, bytes)) => huge_response(status, bytes),
+            None => response,
+        }
+    }
 }
 
 fn route(call: &Call) -> Outcome {
@@ -227,16 +283,16 @@ fn route(call: &Call) -> Outcome {
     }
 }
 
-fn too_many_requests(seconds: u64) -> GraphError {
+fn too_many_requests(retry_after: String) -> GraphError {
     GraphError::new(
         429,
         "TooManyRequests",
         "Too many requests; retry after the interval in Retry-After.",
     )
-    .with_retry_after(seconds)
+    .with_retry_after(retry_after)
 }
 
-fn injected_status(status: u16, retry_after: u64) -> GraphError {
+fn injected_status(status: u16, retry_after: String) -> GraphError {
     match status {
         429 => too_many_requests(retry_after),
         503 => GraphError::new(
@@ -265,6 +321,56 @@ fn injected_status(status: u16, retry_after: u64) -> GraphError {
             "An internal server error occurred.",
         ),
     }
+}
+
+/// `bytes` bytes of answer with `status`, made as they are sent: a JSON object whose one
+/// string never ends, so only a client that stops reading is safe from it.
+fn huge_response(status: u16, bytes: u64) -> Response {
+    const CHUNK: usize = 64 * 1024;
+    let head = Bytes::from_static(b"{\"value\":[],\"padding\":\"");
+    let chunks = futures_util::stream::unfold((bytes, true), move |(left, first)| {
+        let head = head.clone();
+        async move {
+            if left == 0 {
+                return None;
+            }
+            let chunk = if first {
+                head.slice(..head.len().min(left as usize))
+            } else {
+                Bytes::from(vec![b'x'; CHUNK.min(left as usize)])
+            };
+            let left = left - chunk.len() as u64;
+            Some((Ok::<_, std::io::Error>(chunk), (left, false)))
+        }
+    });
+    let mut response = warp::reply::stream(chunks).into_response();
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A JSON answer whose body is sent one byte every `pause`: a slow drip.
+fn drip_response(value: &Value, pause: Duration) -> Response {
+    let body = Bytes::from(serde_json::to_vec(value).expect("JSON serializes"));
+    let chunks = futures_util::stream::unfold(0usize, move |at| {
+        let body = body.clone();
+        async move {
+            if at == body.len() {
+                return None;
+            }
+            tokio::time::sleep(pause).await;
+            Some((Ok::<_, std::io::Error>(body.slice(at..at + 1)), at + 1))
+        }
+    });
+    let mut response = warp::reply::stream(chunks).into_response();
+    response.headers_mut().insert(
+        "content-type",
+        warp::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// An answer broken off mid-body: the head and a few bytes go out, then the connection

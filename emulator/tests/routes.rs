@@ -759,3 +759,92 @@ async fn the_state_endpoint_counts_results_and_requests() {
     assert_eq!(total, 2 * 3 * 4);
     assert_eq!(state["stats"]["tokenRequests"], 1);
 }
+
+#[tokio::test]
+async fn hostile_faults_send_odd_retry_afters_self_links_huge_bodies_and_drips() {
+    let g = start_with(Settings {
+        page_size: 1,
+        ..Settings::default()
+    })
+    .await;
+    let workflows = format!("v1.0/{LCW}/workflows");
+
+    g.running
+        .add_fault("429:times=1,retry-after=18446744073709551615999")
+        .unwrap();
+    let r = g
+        .http
+        .get(g.url(&workflows))
+        .bearer_auth(&g.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["retry-after"], "18446744073709551615999");
+    g.running.add_fault("503:times=1,retry-after=past").unwrap();
+    let r = g
+        .http
+        .get(g.url(&workflows))
+        .bearer_auth(&g.token)
+        .send()
+        .await
+        .unwrap();
+    let at = httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).unwrap();
+    assert!(at < std::time::SystemTime::now());
+
+    g.running.add_fault("self-link:times=1").unwrap();
+    let (_, page) = g.get(&workflows).await;
+    assert_eq!(page["@odata.nextLink"], g.url(&workflows));
+
+    g.running
+        .add_fault("huge-body:status=500,bytes=10000000,times=1")
+        .unwrap();
+    let mut r = g
+        .http
+        .get(g.url(&workflows))
+        .bearer_auth(&g.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    let mut read = 0;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        read += chunk.len();
+    }
+    assert_eq!(read, 10_000_000, "streamed to the last byte");
+
+    g.running.add_fault("drip:ms=5,times=1").unwrap();
+    let started = std::time::Instant::now();
+    let (status, page) = g.get(&workflows).await;
+    assert_eq!(status, 200);
+    let bytes = page.to_string().len() as u128;
+    assert!(
+        started.elapsed().as_millis() >= bytes * 5 / 2,
+        "one byte at a time"
+    );
+}
+
+#[tokio::test]
+async fn an_identity_fault_refuses_tokens_with_a_secret_in_its_body_and_leaves_graph_alone() {
+    let g = start().await;
+    g.running.add_fault("503:match=/msi/token,times=1").unwrap();
+    let token = |header: &'static str| {
+        g.http
+            .get(g.running.identity_endpoint())
+            .query(&[
+                ("api-version", "2019-08-01"),
+                ("resource", "https://graph.microsoft.com"),
+            ])
+            .header("X-IDENTITY-HEADER", header)
+            .send()
+    };
+    let refused = token("local-dev").await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains(graph_emulator::msi::SECRET_IN_ERROR));
+    assert_eq!(token("local-dev").await.unwrap().status(), 200);
+    let (status, _) = g.get(&format!("v1.0/{LCW}/workflows")).await;
+    assert_eq!(status, 200, "an identity fault is not a Graph fault");
+}

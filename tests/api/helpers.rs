@@ -39,6 +39,8 @@ pub struct Options {
     pub tenant: String,
     pub settings: Settings,
     pub env: Vec<(String, String)>,
+    /// A change to the generated tenant before the emulator serves it.
+    pub edit: Option<fn(&mut graph_emulator::Tenant)>,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             tenant: SMALL_TENANT.into(),
             settings: Settings::default(),
             env: Vec::new(),
+            edit: None,
         }
     }
 }
@@ -66,6 +69,11 @@ impl Options {
         self.tenant = spec.into();
         self
     }
+
+    pub fn edit(mut self, edit: fn(&mut graph_emulator::Tenant)) -> Self {
+        self.edit = Some(edit);
+        self
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -74,7 +82,11 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let spec: GenerateSpec = options.tenant.parse().expect("tenant spec");
-    let graph = Emulator::start(graph_emulator::generate(&spec), options.settings, 0)
+    let mut tenant = graph_emulator::generate(&spec);
+    if let Some(edit) = options.edit {
+        edit(&mut tenant);
+    }
+    let graph = Emulator::start(tenant, options.settings, 0)
         .await
         .expect("emulator starts");
     let port = free_port();
@@ -139,6 +151,36 @@ impl TestApp {
 
     pub fn stderr(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends a signal to the handler process, as the platform does when it stops a worker.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.handler.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Waits (at most `limit`) for the handler process to exit; its exit code.
+    pub fn exit_code(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.handler.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Requests Graph received with this method whose path contains `needle`.
+    pub fn graph_requests_to(&self, method: &str, needle: &str) -> usize {
+        self.graph
+            .requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(needle))
+            .count()
     }
 
     /// Sends an invocation payload as the host does; returns the status and the JSON answer.

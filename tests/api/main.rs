@@ -5,5 +5,6 @@ mod helpers;
 mod access_request;
 mod graph_client;
 mod host_protocol;
+mod hostile_graph;
 mod list_in_progress;
 mod resume_task;
