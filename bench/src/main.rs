@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <all|emulator|handler|sweep> [--smoke]`: benchmarks that print
+//! `cargo run --release -p bench -- <all|emulator|handler|sweep|faults> [--smoke]`: benchmarks that print
 //! each number beside the reference it is measured against, in the same run. `--smoke` runs
 //! a small version of each (for CI, to keep them from rotting; it skips the Python peer and
 //! asserts nothing about speed).
@@ -6,9 +6,11 @@
 //! - `handler`: cold start, memory, throughput and latency, throttling, and the Python SDK peer;
 //! - `sweep`: ListInProgress at tenant scale (issue: the in-progress report);
 //! - `emulator`: the Graph emulator's own throughput and memory;
-//! - `all`: all three.
+//! - `faults`: each way Graph or the identity endpoint misbehaves, a row each, beside its goals;
+//! - `all`: all four.
 mod common;
 mod emulator;
+mod faults;
 mod handler;
 mod peer;
 mod sweep;
@@ -27,12 +29,16 @@ async fn main() -> Result<()> {
         Some("sweep") => sweep::run(smoke).await,
         Some("emulator") => emulator::run(smoke).await,
         Some("handler") => run_handler(smoke).await,
+        Some("faults") => faults::run(&common::build_release_handler()?, smoke).await,
         Some("all") => {
             emulator::run(smoke).await?;
             run_handler(smoke).await?;
-            sweep::run(smoke).await
+            sweep::run(smoke).await?;
+            faults::run(&common::build_release_handler()?, smoke).await
         }
-        other => bail!("usage: bench <all|emulator|handler|sweep> [--smoke] (got {other:?})"),
+        other => {
+            bail!("usage: bench <all|emulator|handler|sweep|faults> [--smoke] (got {other:?})")
+        }
     }
 }
 
