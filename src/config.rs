@@ -66,7 +66,7 @@ fn invalid(setting: &'static str, problem: impl Into<String>) -> ConfigError {
     }
 }
 
-/// The national clouds Graph runs in (GRAPH.md §4).
+/// The national clouds Graph runs in (docs/graph.md, *Clouds*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cloud {
     Global,

@@ -49,7 +49,7 @@ pub struct Settings {
     /// Graph does not document how it refuses a resume of work that is no longer waiting:
     /// this is the status and code the emulator answers with.
     pub not_waiting: NotWaiting,
-    /// EM stages at which a callback may deny the request (docs disagree; see GRAPH.md §2).
+    /// EM stages at which a callback may deny the request (Microsoft's pages disagree; see docs/graph.md).
     pub deny_stages: Vec<String>,
     /// The root written into `@odata.nextLink` and `@odata.context` (default: the emulator's
     /// own address), for an emulator behind a proxy, or to test what clients do with a

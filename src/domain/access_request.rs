@@ -1,4 +1,4 @@
-//! The ResumeAccessRequest command (SPEC §3.2).
+//! The ResumeAccessRequest command (README, *Commands*).
 use super::{one_of, optional_string, CommandError, ResourceId};
 use serde_json::{Map, Value};
 

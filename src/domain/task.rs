@@ -1,4 +1,4 @@
-//! The ResumeTask command (SPEC §3.1).
+//! The ResumeTask command (README, *Commands*).
 use super::{optional_string, CommandError, ResourceId};
 use serde_json::{Map, Value};
 

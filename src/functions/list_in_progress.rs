@@ -1,5 +1,5 @@
 //! ListInProgress (timer) and InProgress (HTTP GET): the task processing results that
-//! wait for a custom task extension callback, with how long each has left (SPEC §5).
+//! wait for a custom task extension callback, with how long each has left (README, *ListInProgress and InProgress*).
 //!
 //! The path through Graph is chosen by call count. Only "Run a custom task extension"
 //! tasks can wait, and `…/tasks/{t}/taskProcessingResults` filters server-side on

@@ -33,7 +33,7 @@
 //!      "Logs": ["ResumeTask … outcome=resumed …"], "ReturnValue": null}
 //! ```
 //!
-//! The protocol's details, read from the host's source, are in HOST-PROTOCOL.md.
+//! The protocol's details, read from the host's source, are in docs/host-protocol.md.
 mod invocation;
 mod payload;
 mod response;

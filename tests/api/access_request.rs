@@ -1,4 +1,4 @@
-//! ResumeAccessRequest and ResumeAccessRequestQueue: SPEC §3.2 and §4.
+//! ResumeAccessRequest and ResumeAccessRequestQueue: the README's *Commands* and *Outcomes*.
 use crate::helpers::*;
 use serde_json::json;
 

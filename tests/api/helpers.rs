@@ -9,7 +9,7 @@ use std::time::Duration;
 pub const SMALL_TENANT: &str =
     "workflows=2,tasks=3,customTasks=2,users=5,inProgress=0.6,requests=6,seed=11";
 
-/// How the host wraps a queue message in `Data.message` (HOST-PROTOCOL.md).
+/// How the host wraps a queue message in `Data.message` (docs/host-protocol.md).
 #[derive(Debug, Clone, Copy)]
 pub enum Encoding {
     /// A JSON string inside a JSON string, as in the host's own tests.

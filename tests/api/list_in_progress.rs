@@ -1,4 +1,4 @@
-//! ListInProgress and InProgress: SPEC §5.
+//! ListInProgress and InProgress: the README's section of that name.
 use crate::helpers::*;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Black-box tests: the real handler binary, started as the Functions host starts it, and
-//! the Graph emulator on loopback; every request is built as HOST-PROTOCOL.md describes.
+//! the Graph emulator on loopback; every request is built as docs/host-protocol.md describes.
 mod helpers;
 
 mod access_request;

@@ -1,4 +1,4 @@
-//! ResumeTask and ResumeTaskQueue: SPEC §3.1, §3.3 and §4.
+//! ResumeTask and ResumeTaskQueue: the README's *Commands*, *Validation* and *Outcomes*.
 use crate::helpers::*;
 use serde_json::json;
 
