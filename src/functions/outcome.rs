@@ -1,4 +1,4 @@
-//! Outcomes and failures of one invocation, and how each is answered (SPEC §4): in one
+//! Outcomes and failures of one invocation, and how each is answered (README, *Outcomes*): in one
 //! place, so an HTTP caller and a queue see the same facts.
 use crate::domain::CommandError;
 use crate::graph::GraphFailure;
@@ -180,7 +180,7 @@ impl Failure {
             Failure::GraphError {
                 status: Some(status),
                 ..
-            } => *status >= 500,
+            } => crate::graph::RetryPolicy::is_transient(*status),
             _ => false,
         }
     }

@@ -4,7 +4,7 @@
 //! Everything it does is bounded: requests per call ([`RetryPolicy`]), each wait, each
 //! attempt's time, the call's deadline (token acquisition included), the bytes read of
 //! any answer, and the pages of any listing.
-use super::error::{sanitized_code, GraphFailure};
+use super::error::{plausible_id, GraphFailure};
 use super::path::GraphPath;
 use super::retry::{parse_retry_after, RetryPolicy};
 use crate::auth::TokenSource;
@@ -319,7 +319,7 @@ impl GraphClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let request_id = header("request-id").map(|id| sanitized_code(&id));
+        let request_id = header("request-id").and_then(|id| plausible_id(&id));
         let retry_after =
             header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let success = (200..300).contains(&status);
@@ -388,7 +388,7 @@ impl GraphClient {
             Some(until) if until > deadline => Err(GraphFailure::unavailable(
                 "Graph is throttling this app beyond the retry budget",
             )
-            .with_retry_after(until - Instant::now())),
+            .with_retry_after(until.saturating_duration_since(Instant::now()))),
             Some(until) => {
                 tokio::time::sleep_until(until.into()).await;
                 Ok(())

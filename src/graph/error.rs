@@ -111,19 +111,20 @@ fn error_code(body: &[u8]) -> String {
         .unwrap_or_else(|| "UnknownError".into())
 }
 
-/// `text` when it is a plausible code or id (letters, digits, `.`, `_`, `-`, `:`; at most
-/// 100 characters), otherwise `UnknownError`.
-pub fn sanitized_code(text: &str) -> String {
+/// `text` when it is a plausible code or id: letters, digits, `.`, `_`, `-`, `:`, at most
+/// 100 characters.
+pub fn plausible_id(text: &str) -> Option<String> {
     let plausible = !text.is_empty()
         && text.len() <= MAX_CODE_CHARS
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
-    if plausible {
-        text.to_string()
-    } else {
-        "UnknownError".into()
-    }
+    plausible.then(|| text.to_string())
+}
+
+/// A plausible code as it is, anything else as `UnknownError`.
+fn sanitized_code(text: &str) -> String {
+    plausible_id(text).unwrap_or_else(|| "UnknownError".into())
 }
 
 #[cfg(test)]
