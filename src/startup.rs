@@ -1,6 +1,7 @@
 //! Builds the app from settings and serves the custom handler protocol on 127.0.0.1.
+use crate::app::App;
 use crate::config::Settings;
-use crate::functions::{self, App};
+use crate::functions;
 use crate::host::InvocationResponse;
 use bytes::{Buf, Bytes, BytesMut};
 use futures::{FutureExt, Stream, StreamExt};
@@ -32,10 +33,16 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
             .await
             .map_err(|e| anyhow::anyhow!("Failed to listen on 127.0.0.1:{}: {e}", settings.port))?;
-        Ok(Self {
-            app: Arc::new(App::new(settings)),
-            listener,
-        })
+        let app = Arc::new(App::new(settings));
+        // The Graph client is built right after the port is bound, off the path to
+        // readiness; an invocation that needs it first waits for the same build.
+        let warm = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = warm.graph().await {
+                tracing::error!("the Graph client cannot be built yet: {e}");
+            }
+        });
+        Ok(Self { app, listener })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

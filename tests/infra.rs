@@ -248,7 +248,7 @@ fn every_setting_the_code_reads_is_set_by_the_bicep_or_has_a_reason_not_to_be() 
     assert!(bicep.contains("AZURE_CLIENT_ID"));
     // Settings the host resolves in function.json (`%NAME%`) have no default in code: the Bicep sets them.
     let mut resolved_by_host = BTreeSet::new();
-    for function in resume_handler::functions::FUNCTIONS {
+    for function in resume_handler::functions::table::Function::all().map(|f| f.name()) {
         for binding in json(&format!("{function}/function.json"))["bindings"]
             .as_array()
             .unwrap()
@@ -312,9 +312,8 @@ fn every_function_folder_is_a_function_of_the_handler() {
             folders.insert(path.file_name().unwrap().to_string_lossy().to_string());
         }
     }
-    let known: BTreeSet<String> = resume_handler::functions::FUNCTIONS
-        .iter()
-        .map(|f| f.to_string())
+    let known: BTreeSet<String> = resume_handler::functions::table::Function::all()
+        .map(|f| f.name().to_string())
         .collect();
     assert_eq!(folders, known);
 }

@@ -7,7 +7,7 @@
 //! its tasks, and one per custom task (plus one per extra page of waiting results): for
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
-use super::App;
+use crate::app::App;
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;

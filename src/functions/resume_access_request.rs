@@ -2,7 +2,7 @@
 //! access package assignment request waiting at a custom extension stage.
 use super::outcome::{Failure, Outcome};
 use super::resume::{resume_or_explain, ReadBack};
-use super::App;
+use crate::app::App;
 use crate::domain::ResumeAccessRequest;
 use crate::graph::{Call, GraphPath};
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! ResumeTask and ResumeTaskQueue: resume one Lifecycle Workflows task processing result.
 use super::outcome::{Failure, Outcome};
 use super::resume::{resume_or_explain, ReadBack};
-use super::App;
+use crate::app::App;
 use crate::domain::{OperationStatus, ResumeTask};
 use crate::graph::{Call, GraphPath};
 use serde_json::{json, Value};

@@ -1,0 +1,56 @@
+//! What every invocation shares: the settings, the one Graph client of the process, and
+//! the signal that the process is stopping.
+use crate::auth::TokenSource;
+use crate::config::Settings;
+use crate::graph::{GraphClient, GraphFailure};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+pub struct App {
+    pub settings: Settings,
+    graph: tokio::sync::OnceCell<GraphClient>,
+    /// Cancelled when the process is told to stop: waits end at once, so in-flight
+    /// invocations answer and the process can drain.
+    pub stopping: CancellationToken,
+}
+
+impl App {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            graph: tokio::sync::OnceCell::new(),
+            stopping: CancellationToken::new(),
+        }
+    }
+
+    /// The process's Graph client (credential, TLS configuration, connection pool), built
+    /// once. [`crate::startup`] starts building it right after the port is bound, off the
+    /// path to readiness (the host counts a cold start until the first answer, and an
+    /// invocation that fails validation never needs Graph). If it cannot be built, every
+    /// invocation that needs Graph says why, and building is tried again on the next one.
+    pub async fn graph(&self) -> Result<&GraphClient, GraphFailure> {
+        self.graph
+            .get_or_try_init(|| async {
+                let tokens = TokenSource::from_settings(&self.settings).map_err(|e| {
+                    GraphFailure::unavailable(format!(
+                        "cannot set up {}: {e}",
+                        self.settings.auth.describe()
+                    ))
+                    .with_retry_after(Duration::from_secs(60))
+                })?;
+                GraphClient::new(&self.settings, tokens).map_err(|_| GraphFailure::Unexpected {
+                    reason: "the HTTP client for Graph could not be built".into(),
+                    request_id: None,
+                })
+            })
+            .await
+    }
+
+    /// Waits until `deadline`, or until the process is told to stop.
+    pub(crate) async fn wait_until(&self, deadline: Instant) {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+            _ = self.stopping.cancelled() => {}
+        }
+    }
+}
