@@ -7,6 +7,7 @@
 //! its tasks, and one per custom task (plus one per extra page of waiting results): for
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
+use super::outcome::Failure;
 use crate::app::App;
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
@@ -71,27 +72,15 @@ pub struct SweepError {
 }
 
 impl SweepError {
+    /// A part of the sweep that failed, classified as every failure is (see [`Failure`]):
+    /// Graph's status and code where Graph gave them.
     fn new(workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
-        let (status, code, message) = match failure {
-            GraphFailure::Status { status, code, .. } => (
-                *status,
-                code.clone(),
-                format!("Graph refused the listing with {status}"),
-            ),
-            GraphFailure::Unavailable { reason, code, .. } => (
-                503,
-                code.clone().unwrap_or_else(|| "graphUnavailable".into()),
-                reason.clone(),
-            ),
-            GraphFailure::Unexpected { reason, .. } => {
-                (502, "unexpectedAnswer".into(), reason.clone())
-            }
-        };
+        let failure = Failure::from(failure.clone());
         Self {
             workflow_id: workflow_id.map(str::to_string),
-            status,
-            code,
-            message,
+            status: failure.upstream_status(),
+            code: failure.graph_code().unwrap_or(failure.code()).to_string(),
+            message: failure.message(),
         }
     }
 }

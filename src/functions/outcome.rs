@@ -2,7 +2,8 @@
 //! place, so an HTTP caller and a queue see the same facts.
 use crate::domain::CommandError;
 use crate::graph::GraphFailure;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// A resume that left the work resumed, or nothing to do.
@@ -40,6 +41,27 @@ impl Outcome {
         }
         body
     }
+}
+
+/// The `error` object of a failure's answer; every message is this app's own, and of
+/// Graph's answer only its code, status and request id appear.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_request_id: Option<String>,
 }
 
 /// Why an invocation did not resume anything.
@@ -185,73 +207,92 @@ impl Failure {
         }
     }
 
-    /// `{"error": {"code", "message", "target"?, "graphCode"?, "graphRequestId"?, …}}`.
-    /// Every message is this app's own: nothing Graph wrote but its code.
-    pub fn to_json(&self) -> Value {
-        let mut error = Map::new();
-        let mut put = |key: &str, value: Value| {
-            error.insert(key.to_string(), value);
-        };
-        put("code", json!(self.code()));
+    /// The error's message: always this app's own words, nothing Graph wrote.
+    pub fn message(&self) -> String {
         match self {
-            Failure::Invalid(e) => {
-                put("message", json!(e.message));
-                put("target", json!(e.target));
-            }
+            Failure::Invalid(e) => e.message.clone(),
             Failure::WorkflowNotAllowed { workflow_id } => {
-                put(
-                    "message",
-                    json!(format!(
-                        "workflow '{workflow_id}' is not in ALLOWED_WORKFLOW_IDS"
-                    )),
-                );
-                put("target", json!("workflowId"));
+                format!("workflow '{workflow_id}' is not in ALLOWED_WORKFLOW_IDS")
             }
-            Failure::NotFound { .. } => put("message", json!("Graph found no such resource")),
-            Failure::Forbidden { code, .. } => {
-                put(
-                    "message",
-                    json!("Graph refused this app's identity; check its Graph permissions"),
-                );
-                put("graphCode", json!(code));
+            Failure::NotFound { .. } => "Graph found no such resource".into(),
+            Failure::Forbidden { .. } => {
+                "Graph refused this app's identity; check its Graph permissions".into()
             }
+            Failure::Conflict { current_status, .. } => format!(
+                "Graph refused the resume: the work is no longer waiting, its status is '{current_status}'"
+            ),
+            Failure::Unavailable { reason, .. } => format!(
+                "Graph stayed unavailable for the whole retry budget ({reason}); try again later"
+            ),
+            Failure::GraphError { reason, status, .. } => match (reason, status) {
+                (Some(reason), _) => format!("Graph's answer could not be used: {reason}"),
+                (None, Some(status)) => format!("Graph refused the request with {status}"),
+                (None, None) => "Graph refused the request".into(),
+            },
+        }
+    }
+
+    /// The error code Graph gave, when Graph answered with one.
+    pub fn graph_code(&self) -> Option<&str> {
+        match self {
+            Failure::NotFound { code, .. }
+            | Failure::Forbidden { code, .. }
+            | Failure::GraphError { code, .. } => Some(code),
+            Failure::Unavailable { code, .. } => code.as_deref(),
+            Failure::Invalid(_) | Failure::WorkflowNotAllowed { .. } | Failure::Conflict { .. } => {
+                None
+            }
+        }
+    }
+
+    /// Graph's own status where it answered with one this app passes on as "Graph
+    /// refused" (a 400 or a 500), otherwise the status an HTTP caller receives.
+    pub fn upstream_status(&self) -> u16 {
+        match self {
+            Failure::GraphError {
+                status: Some(status),
+                ..
+            } => *status,
+            other => other.http_status(),
+        }
+    }
+
+    /// The `error` object of the answer.
+    pub fn body(&self) -> ErrorBody {
+        let mut body = ErrorBody {
+            code: self.code().to_string(),
+            message: self.message(),
+            target: None,
+            graph_code: None,
+            graph_status: None,
+            current_status: None,
+            retry_after_seconds: None,
+            graph_request_id: self.graph_request_id().map(str::to_string),
+        };
+        match self {
+            Failure::Invalid(e) => body.target = Some(e.target.clone()),
+            Failure::WorkflowNotAllowed { .. } => body.target = Some("workflowId".into()),
+            Failure::NotFound { .. } => {}
+            Failure::Forbidden { code, .. } => body.graph_code = Some(code.clone()),
             Failure::Conflict { current_status, .. } => {
-                put("message", json!(format!("Graph refused the resume: the work is no longer waiting, its status is '{current_status}'")));
-                put("currentStatus", json!(current_status));
+                body.current_status = Some(current_status.clone())
             }
             Failure::Unavailable {
-                reason,
-                retry_after,
-                code,
-                ..
+                retry_after, code, ..
             } => {
-                put("message", json!(format!("Graph stayed unavailable for the whole retry budget ({reason}); try again later")));
-                put("retryAfterSeconds", json!(retry_after.as_secs().max(1)));
-                if let Some(code) = code {
-                    put("graphCode", json!(code));
-                }
+                body.retry_after_seconds = Some(retry_after.as_secs().max(1));
+                body.graph_code = code.clone();
             }
-            Failure::GraphError {
-                status,
-                code,
-                reason,
-                ..
-            } => {
-                let message = match (reason, status) {
-                    (Some(reason), _) => format!("Graph's answer could not be used: {reason}"),
-                    (None, Some(status)) => format!("Graph refused the request with {status}"),
-                    (None, None) => "Graph refused the request".into(),
-                };
-                put("message", json!(message));
-                put("graphCode", json!(code));
-                if let Some(status) = status {
-                    put("graphStatus", json!(status));
-                }
+            Failure::GraphError { status, code, .. } => {
+                body.graph_code = Some(code.clone());
+                body.graph_status = *status;
             }
         }
-        if let Some(id) = self.graph_request_id() {
-            put("graphRequestId", json!(id));
-        }
-        json!({ "error": error })
+        body
+    }
+
+    /// `{"error": {"code", "message", "target"?, "graphCode"?, "graphRequestId"?, …}}`.
+    pub fn to_json(&self) -> Value {
+        json!({ "error": self.body() })
     }
 }
