@@ -69,14 +69,13 @@ impl TokenSource {
     pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
         let auth = settings.auth.clone();
         let cloud = settings.cloud;
-        let secret = std::env::var("AZURE_CLIENT_SECRET").unwrap_or_default();
         let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
             .build()
             .map_err(|_| AuthError("its HTTP client could not be built".into()))?;
         let transport = Transport::new(Arc::new(http));
         Self::new(
             cloud.scope(),
-            Box::new(move || credential(&auth, cloud, &secret, &transport)),
+            Box::new(move || credential(&auth, cloud, &transport)),
         )
     }
 
@@ -148,7 +147,6 @@ fn client_options(cloud: Cloud, transport: &Transport) -> ClientOptions {
 fn credential(
     auth: &Auth,
     cloud: Cloud,
-    secret: &str,
     transport: &Transport,
 ) -> azure_core::Result<Arc<dyn TokenCredential>> {
     Ok(match auth {
@@ -161,10 +159,11 @@ fn credential(
         Auth::ClientSecret {
             tenant_id,
             client_id,
+            secret,
         } => ClientSecretCredential::new(
             tenant_id,
             client_id.clone(),
-            Secret::new(secret.to_string()),
+            secret.clone(),
             Some(ClientSecretCredentialOptions {
                 client_options: client_options(cloud, transport),
             }),

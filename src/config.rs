@@ -4,6 +4,8 @@
 //!
 //! The environment is injected as an [`Env`], so tests build settings from a list of pairs
 //! instead of mutating the process environment.
+use crate::domain::ResourceId;
+use azure_core::credentials::Secret;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -123,6 +125,8 @@ pub enum Auth {
     ClientSecret {
         tenant_id: String,
         client_id: String,
+        /// `AZURE_CLIENT_SECRET`; its `Debug` never prints it.
+        secret: Secret,
     },
     AzureCli {
         tenant_id: Option<String>,
@@ -161,8 +165,8 @@ pub struct Settings {
     pub auth: Auth,
     pub retry_budget: Duration,
     pub resume_source: String,
-    pub allowed_workflow_ids: Option<BTreeSet<String>>,
-    pub list_workflow_ids: Option<Vec<String>>,
+    pub allowed_workflow_ids: Option<BTreeSet<ResourceId>>,
+    pub list_workflow_ids: Option<Vec<ResourceId>>,
     pub stale_after: Duration,
     pub max_concurrency: usize,
     /// `GRAPH_PROXY`: the only proxy outbound requests use (see [`crate::outbound`]).
@@ -368,9 +372,10 @@ fn parse_auth(env: &Env) -> Result<Auth, ConfigError> {
         &client_id,
         env.get("AZURE_CLIENT_SECRET"),
     ) {
-        (Some(tenant), Some(client), Some(_)) => Ok(Auth::ClientSecret {
+        (Some(tenant), Some(client), Some(secret)) => Ok(Auth::ClientSecret {
             tenant_id: tenant.to_string(),
             client_id: client.clone(),
+            secret: Secret::new(secret.to_string()),
         }),
         _ => Err(invalid(
             "GRAPH_AUTH",
@@ -431,21 +436,19 @@ fn parse_duration(
 }
 
 /// A comma-separated list of ids, whitespace trimmed; each must be a valid id.
-fn id_list(env: &Env, setting: &'static str) -> Result<Option<Vec<String>>, ConfigError> {
+fn id_list(env: &Env, setting: &'static str) -> Result<Option<Vec<ResourceId>>, ConfigError> {
     let Some(text) = env.get(setting) else {
         return Ok(None);
     };
-    let ids: Vec<String> = text
-        .split(',')
+    text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    for id in &ids {
-        crate::domain::ResourceId::parse_str(setting, id)
-            .map_err(|e| invalid(setting, format!("'{id}': {}", e.message)))?;
-    }
-    Ok(Some(ids))
+        .map(|id| {
+            ResourceId::parse_str(setting, id)
+                .map_err(|e| invalid(setting, format!("'{id}': {}", e.message)))
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
 }
 
 #[cfg(test)]
@@ -459,6 +462,22 @@ mod tests {
         ];
         all.extend_from_slice(pairs);
         Settings::from_env(&Env::from_pairs(all))
+    }
+
+    #[test]
+    fn the_client_secret_is_held_but_never_printed() {
+        let s = settings(&[
+            ("GRAPH_AUTH", "client-secret"),
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "hunter2"),
+        ])
+        .unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+        match s.auth {
+            Auth::ClientSecret { secret, .. } => assert_eq!(secret.secret(), "hunter2"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
@@ -554,7 +573,8 @@ mod tests {
             .unwrap(),
             Auth::ClientSecret {
                 tenant_id: "t".into(),
-                client_id: "c".into()
+                client_id: "c".into(),
+                secret: Secret::new("s"),
             }
         );
         assert_eq!(env(&[]).unwrap(), Auth::AzureCli { tenant_id: None });
@@ -651,8 +671,17 @@ mod tests {
         .unwrap();
         assert_eq!(s.stale_after, Duration::from_secs(9000));
         assert_eq!(s.retry_budget, Duration::from_secs(45));
-        assert_eq!(s.list_workflow_ids.unwrap(), ["a", "b"]);
-        assert!(s.allowed_workflow_ids.unwrap().contains("wf-1"));
+        let listed: Vec<String> = s
+            .list_workflow_ids
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listed, ["a", "b"]);
+        assert!(s
+            .allowed_workflow_ids
+            .unwrap()
+            .contains(&ResourceId::parse_str("id", "wf-1").unwrap()));
         assert_eq!(
             settings(&[("STALE_AFTER", "soon")]).unwrap_err().setting,
             "STALE_AFTER"

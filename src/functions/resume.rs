@@ -3,6 +3,7 @@
 //! makes retries and redeliveries safe: a resume whose answer was lost is recognised.
 use super::outcome::{Failure, Outcome};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// What the resource, read after a refused resume, says about it.
@@ -23,14 +24,14 @@ fn is_refusal(failure: &GraphFailure) -> bool {
         .is_some_and(|s| (400..500).contains(&s) && !matches!(s, 401 | 403 | 404 | 408 | 429))
 }
 
-/// POSTs `body` to `{resource}/resume`; on a refusal, reads `resource` and lets `judge`
-/// say what it shows.
-pub(super) async fn resume_or_explain(
+/// POSTs `body` to `{resource}/resume`; on a refusal, reads `resource` as a `T` (one of
+/// [`crate::graph::models`]) and lets `judge` say what it shows.
+pub(super) async fn resume_or_explain<T: DeserializeOwned>(
     graph: &GraphClient,
     call: &Call,
     resource: &GraphPath,
     body: &Value,
-    judge: impl FnOnce(&Value) -> ReadBack,
+    judge: impl FnOnce(T) -> ReadBack,
 ) -> Result<Outcome, Failure> {
     let refusal = match graph
         .post(call, &resource.clone().words("resume"), body)
@@ -49,7 +50,7 @@ pub(super) async fn resume_or_explain(
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
         Err(_) => return Err(refusal.into()),
     };
-    match judge(&answer.json()?) {
+    match judge(answer.json()?) {
         ReadBack::AlreadyResumed => Ok(Outcome::AlreadyResumed {
             graph_request_id: answer.request_id,
         }),

@@ -4,8 +4,9 @@ use super::outcome::{Failure, Outcome};
 use super::resume::{resume_or_explain, ReadBack};
 use crate::app::App;
 use crate::domain::ResumeAccessRequest;
+use crate::graph::models::AssignmentRequest;
 use crate::graph::{Call, GraphPath};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
 
@@ -44,20 +45,18 @@ pub async fn resume(
 /// The request's callout instance tells whether this callback was already received (a
 /// duplicate), is still awaited, or can no longer be given (then its status, or the
 /// request's when the instance is gone).
-fn judge(request: &Value, instance_id: &str) -> ReadBack {
+fn judge(request: AssignmentRequest, instance_id: &str) -> ReadBack {
     let instance_status = request
-        .get("customExtensionCalloutInstances")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|i| i.get("id").and_then(Value::as_str) == Some(instance_id))
-        .and_then(|i| i.get("status").and_then(Value::as_str));
+        .custom_extension_callout_instances
+        .iter()
+        .find(|i| i.id.as_deref() == Some(instance_id))
+        .and_then(|i| i.status.as_deref());
     match instance_status {
         Some("callbackReceived") => ReadBack::AlreadyResumed,
         Some("waitingForCallback") => ReadBack::StillWaiting,
         other => ReadBack::Finished(
             other
-                .or_else(|| request.get("status").and_then(Value::as_str))
+                .or(request.status.as_deref())
                 .unwrap_or("unknown")
                 .to_string(),
         ),

@@ -3,12 +3,13 @@ use super::outcome::{Failure, Outcome};
 use super::resume::{resume_or_explain, ReadBack};
 use crate::app::App;
 use crate::domain::{OperationStatus, ResumeTask};
+use crate::graph::models::TaskProcessingResult;
 use crate::graph::{Call, GraphPath};
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outcome, Failure> {
     if let Some(allowed) = &app.settings.allowed_workflow_ids {
-        if !allowed.contains(command.workflow_id.as_str()) {
+        if !allowed.contains(&command.workflow_id) {
             return Err(Failure::WorkflowNotAllowed {
                 workflow_id: command.workflow_id.to_string(),
             });
@@ -33,8 +34,8 @@ pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outc
 
 /// A task processing result already `completed`/`failed` as asked is a duplicate; still
 /// `inProgress`, Graph's refusal stands; anything else finished it otherwise.
-fn judge(result: &Value, asked: OperationStatus) -> ReadBack {
-    match result.get("processingStatus").and_then(Value::as_str) {
+fn judge(result: TaskProcessingResult, asked: OperationStatus) -> ReadBack {
+    match result.processing_status.as_deref() {
         Some(status) if status == asked.as_str() => ReadBack::AlreadyResumed,
         Some("inProgress") => ReadBack::StillWaiting,
         other => ReadBack::Finished(other.unwrap_or_default().to_string()),

@@ -5,6 +5,7 @@
 //! attempt's time, the call's deadline (token acquisition included), the bytes read of
 //! any answer, and the pages of any listing.
 use super::error::{plausible_id, GraphFailure};
+use super::models::Page;
 use super::path::GraphPath;
 use super::retry::{parse_retry_after, RetryPolicy};
 use crate::auth::TokenSource;
@@ -12,6 +13,7 @@ use crate::config::Settings;
 use azure_core::credentials::Secret;
 use bytes::{Bytes, BytesMut};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -109,9 +111,10 @@ pub struct GraphResponse {
 }
 
 impl GraphResponse {
-    pub fn json(&self) -> Result<Value, GraphFailure> {
+    /// The answer as one of [`super::models`] (or any JSON type).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, GraphFailure> {
         serde_json::from_slice(&self.body).map_err(|_| GraphFailure::Unexpected {
-            reason: "the answer is not JSON".into(),
+            reason: "the answer is not JSON of the expected shape".into(),
             request_id: self.request_id.clone(),
         })
     }
@@ -168,7 +171,11 @@ impl GraphClient {
 
     /// Every item of a collection, following `@odata.nextLink` to the end: at most
     /// [`MAX_PAGES`] pages, never the same page twice, never to another host.
-    pub async fn list(&self, call: &Call, first: Url) -> Result<Vec<Value>, GraphFailure> {
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        call: &Call,
+        first: Url,
+    ) -> Result<Vec<T>, GraphFailure> {
         let mut items = Vec::new();
         let mut seen = HashSet::new();
         let mut next = Some(first);
@@ -186,12 +193,10 @@ impl GraphClient {
                 return Err(unexpected("a next link leads back to an earlier page"));
             }
             let response = self.get(call, url).await?;
-            let mut page = response.json()?;
-            if let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) {
-                items.extend(values);
-            }
-            if let Some(link) = page.get("@odata.nextLink").and_then(Value::as_str) {
-                next = Some(self.same_host(link, &response.request_id)?);
+            let page: Page<T> = response.json()?;
+            items.extend(page.value);
+            if let Some(link) = page.next_link {
+                next = Some(self.same_host(&link, &response.request_id)?);
             }
         }
         Ok(items)

@@ -3,9 +3,11 @@
 //! - [`client`]: authenticated requests, correlation ids, the retry loop, paging;
 //! - [`retry`]: the pure retry policy (what to retry, how long to wait);
 //! - [`path`]: Graph URLs built from fixed words and validated ids only;
-//! - [`error`]: how a Graph call failed.
+//! - [`error`]: how a Graph call failed;
+//! - [`models`]: the resources read, as lenient serde types.
 pub mod client;
 pub mod error;
+pub mod models;
 pub mod path;
 pub mod retry;
 
