@@ -3,7 +3,7 @@
 use super::summary::Summary;
 use super::table::Trigger;
 use crate::domain::CommandError;
-use crate::host::Invocation;
+use crate::host::{BodyError, Invocation, InvocationError, MAX_BODY_BYTES};
 use serde_json::{Map, Value};
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ impl Arrival {
         invocation: &Invocation,
         trigger: Trigger,
         started: Instant,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, InvocationError> {
         let mut summary = Summary::new(invocation, started);
         match trigger {
             Trigger::Queue => {
@@ -30,7 +30,7 @@ impl Arrival {
                     correlation: correlation_id(
                         queue.message_id.as_deref().unwrap_or(&invocation.id),
                     ),
-                    body: queue.body,
+                    body: queue.body.map_err(command_error),
                     summary,
                 })
             }
@@ -38,13 +38,21 @@ impl Arrival {
                 let req = invocation.http()?;
                 summary.field("caller", req.caller());
                 Ok(Self {
-                    body: req.command_body(),
+                    body: req.command_body().map_err(command_error),
                     correlation: correlation_id(&invocation.id),
                     summary,
                 })
             }
-            Trigger::Timer => Err("a timer invocation carries no command to resume".into()),
+            Trigger::Timer => Err(InvocationError::NoCommand),
         }
+    }
+}
+
+/// A body that is not a command is the caller's invalid command, named `body`.
+fn command_error(error: BodyError) -> CommandError {
+    match error {
+        BodyError::TooLarge => CommandError::too_large(MAX_BODY_BYTES),
+        other => CommandError::invalid("body", other.to_string()),
     }
 }
 

@@ -259,7 +259,12 @@ fn answer(
     }
 }
 
-fn malformed(status: StatusCode, code: &str, message: String) -> InvocationResponse {
+fn malformed(
+    status: StatusCode,
+    code: &str,
+    message: impl std::fmt::Display,
+) -> InvocationResponse {
+    let message = message.to_string();
     tracing::error!(code, "{message}");
     InvocationResponse::failed(status, json!({ "code": code, "message": message }))
 }

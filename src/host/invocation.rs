@@ -1,8 +1,18 @@
 //! The invocation request: `{"Data": {<binding>: value}, "Metadata": {…}}`.
+use super::error::{BodyError, InvocationError};
 use super::payload::decode_object;
-use crate::domain::CommandError;
 use base64::Engine;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+
+/// The envelope as the host sends it; `Metadata` may be missing.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "Data")]
+    data: Option<Value>,
+    #[serde(rename = "Metadata", default)]
+    metadata: Value,
+}
 
 /// One invocation as the host sent it.
 #[derive(Debug, Clone)]
@@ -15,20 +25,24 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// Parses the payload; an error says what is malformed (the host gets a 500).
-    pub fn parse(function: &str, invocation_id: Option<&str>, body: &[u8]) -> Result<Self, String> {
-        let payload: Value = serde_json::from_slice(body)
-            .map_err(|e| format!("the invocation payload is not JSON ({e})"))?;
-        let Value::Object(mut payload) = payload else {
-            return Err("the invocation payload is not a JSON object".into());
-        };
-        let data = match payload.remove("Data") {
+    /// Parses the payload, or says what is malformed.
+    pub fn parse(
+        function: &str,
+        invocation_id: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, InvocationError> {
+        let payload: Value = serde_json::from_slice(body).map_err(|_| InvocationError::NotJson)?;
+        if !payload.is_object() {
+            return Err(InvocationError::NotAnObject);
+        }
+        let envelope = Envelope::deserialize(payload).map_err(|_| InvocationError::NotAnObject)?;
+        let data = match envelope.data {
             Some(Value::Object(data)) => data,
-            Some(_) => return Err("the invocation's Data is not an object".into()),
-            None => return Err("the invocation has no Data".into()),
+            Some(_) => return Err(InvocationError::DataNotAnObject),
+            None => return Err(InvocationError::NoData),
         };
-        let metadata = match payload.remove("Metadata") {
-            Some(Value::Object(metadata)) => metadata,
+        let metadata = match envelope.metadata {
+            Value::Object(metadata) => metadata,
             _ => Map::new(),
         };
         Ok(Self {
@@ -41,26 +55,25 @@ impl Invocation {
         })
     }
 
-    fn binding(&self, name: &str) -> Result<&Value, String> {
+    fn binding(&self, name: &'static str) -> Result<&Value, InvocationError> {
         self.data
             .get(name)
             .filter(|v| !v.is_null())
-            .ok_or_else(|| format!("the invocation has no '{name}' binding in Data"))
+            .ok_or(InvocationError::MissingBinding(name))
     }
 
     /// The `req` binding of an HTTP trigger.
-    pub fn http(&self) -> Result<HttpTrigger, String> {
+    pub fn http(&self) -> Result<HttpTrigger, InvocationError> {
         // The request object is the host's, not the caller's body: no body limit applies.
         let req = match self.binding("req")? {
             Value::Object(req) => req.clone(),
-            other => decode_object(Some(other))
-                .map_err(|_| "the 'req' binding is not an HTTP request object".to_string())?,
+            other => decode_object(Some(other)).map_err(|_| InvocationError::NotAnHttpRequest)?,
         };
         Ok(HttpTrigger { req })
     }
 
     /// The `message` binding of a Service Bus trigger, with its trustworthy metadata.
-    pub fn queue(&self) -> Result<QueueTrigger, String> {
+    pub fn queue(&self) -> Result<QueueTrigger, InvocationError> {
         let message = self.binding("message")?;
         let body = decode_object(Some(message));
         // The host copies each top-level body property into Metadata, over its own keys:
@@ -81,7 +94,7 @@ impl Invocation {
     }
 
     /// Checks that a timer invocation carries its `timer` binding.
-    pub fn timer(&self) -> Result<(), String> {
+    pub fn timer(&self) -> Result<(), InvocationError> {
         self.binding("timer").map(|_| ())
     }
 }
@@ -120,7 +133,7 @@ impl HttpTrigger {
     /// The request body as a command object. The host sends `Body` as a string (base64 for
     /// octet-stream and multipart content), leaves it out when the request had none, and
     /// some host versions send an already-parsed JSON object.
-    pub fn command_body(&self) -> Result<Map<String, Value>, CommandError> {
+    pub fn command_body(&self) -> Result<Map<String, Value>, BodyError> {
         let body = self.req.get("Body");
         let binary = self.header("Content-Type").is_some_and(|t| {
             t.starts_with("application/octet-stream") || t.starts_with("multipart/")
@@ -129,11 +142,8 @@ impl HttpTrigger {
             Some(Value::String(encoded)) if binary => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(encoded.trim())
-                    .map_err(|_| {
-                        CommandError::invalid("body", "the binary body is not valid base64")
-                    })?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| CommandError::invalid("body", "the body is not UTF-8 text"))?;
+                    .map_err(|_| BodyError::NotBase64)?;
+                let text = String::from_utf8(bytes).map_err(|_| BodyError::NotUtf8)?;
                 decode_object(Some(&Value::String(text)))
             }
             other => decode_object(other),
@@ -182,7 +192,7 @@ impl HttpTrigger {
 /// The `message` binding of a Service Bus trigger.
 #[derive(Debug, Clone)]
 pub struct QueueTrigger {
-    pub body: Result<Map<String, Value>, CommandError>,
+    pub body: Result<Map<String, Value>, BodyError>,
     pub message_id: Option<String>,
     pub delivery_count: Option<u32>,
 }
@@ -216,15 +226,16 @@ mod tests {
 
     #[test]
     fn a_payload_without_data_or_binding_is_malformed() {
-        assert!(Invocation::parse("F", None, b"{}")
-            .unwrap_err()
-            .contains("Data"));
+        assert_eq!(
+            Invocation::parse("F", None, b"{}").unwrap_err(),
+            InvocationError::NoData
+        );
         assert!(Invocation::parse("F", None, b"[]").is_err());
         assert!(Invocation::parse("F", None, b"nope").is_err());
-        assert!(invocation(json!({"Data": {}}))
-            .queue()
-            .unwrap_err()
-            .contains("message"));
+        assert_eq!(
+            invocation(json!({"Data": {}})).queue().unwrap_err(),
+            InvocationError::MissingBinding("message")
+        );
         assert!(invocation(json!({"Data": {"req": 5}})).http().is_err());
     }
 
@@ -242,8 +253,8 @@ mod tests {
         }
         let inv = invocation(json!({"Data": {"req": {"Method": "POST"}}}));
         assert_eq!(
-            inv.http().unwrap().command_body().unwrap_err().target,
-            "body"
+            inv.http().unwrap().command_body().unwrap_err(),
+            BodyError::Empty
         );
     }
 

@@ -34,10 +34,12 @@
 //! ```
 //!
 //! The protocol's details, read from the host's source, are in docs/host-protocol.md.
+mod error;
 mod invocation;
 mod payload;
 mod response;
 
+pub use error::{BodyError, InvocationError};
 pub use invocation::{HttpTrigger, Invocation, QueueTrigger};
 pub use payload::{decode_object, MAX_BODY_BYTES};
 pub use response::{HttpOutput, InvocationResponse};
