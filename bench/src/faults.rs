@@ -11,7 +11,7 @@ use anyhow::{ensure, Result};
 use futures::stream::{self, StreamExt};
 use graph_emulator::msi::SECRET_IN_ERROR;
 use graph_emulator::{Emulator, GenerateSpec, Settings};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -172,7 +172,11 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         let (function, payload) = match case.trigger {
             Trigger::Http => (
                 "ResumeTask",
-                json!({"Data": {"req": {"Method": "POST", "Body": resume_command(&ids).to_string()}}, "Metadata": {}}),
+                host_sim::http_payload(
+                    "ResumeTask",
+                    "POST",
+                    Some(&resume_command(&ids).to_string()),
+                ),
             ),
             Trigger::Queue => (
                 "ResumeTaskQueue",
@@ -282,8 +286,8 @@ async fn ride_out(binary: &Path, smoke: bool) -> Result<()> {
             let handler = &handler;
             async move {
                 for delivery in 1..=max_deliveries {
-                    let mut payload = queue_payload(&resume_command(ids), &format!("outage-{n}"));
-                    payload["Metadata"]["DeliveryCount"] = json!(delivery.to_string());
+                    let payload =
+                        queue_delivery(&resume_command(ids), &format!("outage-{n}"), delivery);
                     let (status, answer) = handler.invoke("ResumeTaskQueue", &payload).await?;
                     if status == 200 {
                         let outcome = answer["ReturnValue"]["outcome"].as_str().unwrap_or("?");

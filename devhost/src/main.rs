@@ -35,7 +35,7 @@ async fn main() -> Result<()> {
         std::process::exit(status.code().unwrap_or(1));
     }
     println!("Azure Functions Core Tools not found: standing in for the host");
-    let port = free_port()?;
+    let port = host_sim::free_port();
     let mut handler = tokio::process::Command::new(root.join("resume-handler"))
         .current_dir(&root)
         .envs(app_settings(&root)?)
@@ -46,15 +46,15 @@ async fn main() -> Result<()> {
         .kill_on_drop(true)
         .spawn()
         .context("Failed to start ./resume-handler")?;
-    let host = Host {
-        client: reqwest::Client::new(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    host.wait_until_ready().await?;
+    let host = Host(host_sim::Host::new(port));
+    host.0
+        .wait_until_ready(Duration::from_millis(25), Duration::from_secs(30))
+        .await
+        .map_err(anyhow::Error::msg)?;
     replay(&host, &emulator).await?;
     println!(
         "\nEmulator state: {}",
-        host.client
+        reqwest::Client::new()
             .get(format!("{}/_emulator/state", emulator.url()))
             .send()
             .await?
@@ -66,7 +66,7 @@ async fn main() -> Result<()> {
     }
     println!(
         "\nThe handler serves invocations on {} (POST /{{FunctionName}} with the host's payload);",
-        host.base
+        host.0.url("")
     );
     println!(
         "the emulator serves Graph on {}. Ctrl+C stops both.",
@@ -131,48 +131,15 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-struct Host {
-    client: reqwest::Client,
-    base: String,
-}
+/// The host's side of the replay: each function invoked as the host would.
+struct Host(host_sim::Host);
 
 impl Host {
-    /// As the host does: `GET /` every 25 ms until anything answers.
-    async fn wait_until_ready(&self) -> Result<()> {
-        for _ in 0..1200 {
-            if self
-                .client
-                .get(format!("{}/", self.base))
-                .send()
-                .await
-                .is_ok()
-            {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        bail!("the handler did not answer GET / within 30 s")
-    }
-
-    async fn invoke(&self, function: &str, data: Value, metadata: Value) -> Result<(u16, Value)> {
-        let response = self
-            .client
-            .post(format!("{}/{function}", self.base))
-            .header(
-                "X-Azure-Functions-InvocationId",
-                uuid::Uuid::new_v4().to_string(),
-            )
-            .header("Content-Type", "application/json")
-            .body(json!({"Data": data, "Metadata": metadata}).to_string())
-            .send()
-            .await?;
-        Ok((response.status().as_u16(), response.json().await?))
+    async fn invoke(&self, function: &str, payload: &Value) -> Result<(u16, Value)> {
+        self.0
+            .invoke(function, payload)
+            .await
+            .map_err(anyhow::Error::msg)
     }
 
     /// An HTTP trigger: the body as the host sends it, a string in `Data.req.Body`.
@@ -183,18 +150,9 @@ impl Host {
         body: Option<Value>,
         expect: &str,
     ) -> Result<()> {
-        let mut req = json!({"Url": format!("http://localhost:7071/api/{function}"), "Method": method,
-            "Headers": {"Content-Type": ["application/json"]}, "Query": {}, "Params": {}, "Identities": []});
-        if let Some(body) = body {
-            req["Body"] = json!(body.to_string());
-        }
-        let (status, answer) = self
-            .invoke(
-                function,
-                json!({"req": req}),
-                json!({"sys": {"MethodName": function}}),
-            )
-            .await?;
+        let body = body.map(|b| b.to_string());
+        let payload = host_sim::http_payload(function, method, body.as_deref());
+        let (status, answer) = self.invoke(function, &payload).await?;
         let res = &answer["Outputs"]["res"];
         println!(
             "{function:<26} invocation {status}, HTTP {} {}",
@@ -213,9 +171,14 @@ impl Host {
         delivery: u32,
         expect: &str,
     ) -> Result<()> {
-        let data = json!({"message": json!(message.to_string()).to_string()});
-        let metadata = json!({"MessageId": json!(message_id).to_string(), "DeliveryCount": delivery.to_string(), "sys": {"MethodName": function}});
-        let (status, answer) = self.invoke(function, data, metadata).await?;
+        let payload = host_sim::queue_payload(
+            function,
+            &message,
+            host_sim::Encoding::Double,
+            message_id,
+            delivery,
+        );
+        let (status, answer) = self.invoke(function, &payload).await?;
         let shown = if status == 200 {
             &answer["ReturnValue"]
         } else {
@@ -257,14 +220,8 @@ fn summarize(value: &Value) -> String {
 async fn replay(host: &Host, emulator: &Running) -> Result<()> {
     println!("\nReplaying one invocation of each function:");
     host.http("InProgress", "GET", None, "listed").await?;
-    let timer =
-        json!({"Schedule": {"AdjustForDST": true}, "ScheduleStatus": null, "IsPastDue": false});
     let (status, answer) = host
-        .invoke(
-            "ListInProgress",
-            json!({"timer": timer}),
-            json!({"sys": {"MethodName": "ListInProgress"}}),
-        )
+        .invoke("ListInProgress", &host_sim::timer_payload(false))
         .await?;
     println!(
         "{:<26} invocation {status} {}",

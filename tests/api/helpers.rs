@@ -2,6 +2,7 @@
 use graph_emulator::{Emulator, GenerateSpec, Running, Settings};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -9,21 +10,13 @@ use std::time::Duration;
 pub const SMALL_TENANT: &str =
     "workflows=2,tasks=3,customTasks=2,users=5,inProgress=0.6,requests=6,seed=11";
 
-/// How the host wraps a queue message in `Data.message` (docs/host-protocol.md).
-#[derive(Debug, Clone, Copy)]
-pub enum Encoding {
-    /// A JSON string inside a JSON string, as in the host's own tests.
-    Double,
-    /// One layer, as in the docs.
-    Single,
-    /// The message as a JSON object.
-    Object,
-}
+pub use host_sim::Encoding;
 
 pub struct TestApp {
     pub graph: Running,
     pub port: u16,
     pub client: reqwest::Client,
+    host: host_sim::Host,
     handler: Child,
     stderr: Arc<Mutex<Vec<String>>>,
 }
@@ -89,19 +82,21 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let graph = Emulator::start(tenant, options.settings, 0)
         .await
         .expect("emulator starts");
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resume-handler"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-        .env("GRAPH_BASE_URL", graph.url())
-        .env("IDENTITY_ENDPOINT", graph.identity_endpoint())
-        .env("IDENTITY_HEADER", "local-dev")
-        .env("GRAPH_RETRY_BUDGET", "5s")
-        .envs(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let port = host_sim::free_port();
+    let (url, identity) = (graph.url(), graph.identity_endpoint());
+    let mut settings = vec![
+        ("GRAPH_BASE_URL", url.as_str()),
+        ("IDENTITY_ENDPOINT", identity.as_str()),
+        ("IDENTITY_HEADER", "local-dev"),
+        ("GRAPH_RETRY_BUDGET", "5s"),
+    ];
+    settings.extend(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut command = host_sim::handler_command(
+        Path::new(env!("CARGO_BIN_EXE_resume-handler")),
+        port,
+        settings,
+    );
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
     let mut handler = command.spawn().expect("handler starts");
     let stderr = Arc::new(Mutex::new(Vec::new()));
     let pipe = handler.stderr.take().expect("stderr piped");
@@ -115,6 +110,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         graph,
         port,
         client: reqwest::Client::new(),
+        host: host_sim::Host::new(port),
         handler,
         stderr,
     };
@@ -122,27 +118,16 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     app
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl TestApp {
     /// Polls `GET /` as the host does (every 25 ms), for up to 20 s.
     async fn wait_until_ready(&self) {
-        for _ in 0..800 {
-            if self.client.get(self.url("/")).send().await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+        if let Err(e) = self
+            .host
+            .wait_until_ready(Duration::from_millis(25), Duration::from_secs(20))
+            .await
+        {
+            panic!("{e}; stderr: {:?}", self.stderr());
         }
-        panic!(
-            "the handler did not answer GET / in time; stderr: {:?}",
-            self.stderr()
-        );
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -185,24 +170,7 @@ impl TestApp {
 
     /// Sends an invocation payload as the host does; returns the status and the JSON answer.
     pub async fn invoke(&self, function: &str, payload: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(&format!("/{function}")))
-            .header(
-                "X-Azure-Functions-InvocationId",
-                uuid::Uuid::new_v4().to_string(),
-            )
-            .header("X-Azure-Functions-HostVersion", "4.1040.300.0")
-            .header("User-Agent", "Azure-Functions-Host/4.1040.300.0")
-            .header("Content-Type", "application/json")
-            .body(payload.to_string())
-            .send()
-            .await
-            .expect("handler answers");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        let body: Value =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("answer is not JSON: {text:?}"));
+        let (status, body) = self.host.invoke(function, payload).await.unwrap();
         for key in ["Outputs", "Logs", "ReturnValue"] {
             assert!(body.get(key).is_some(), "the answer lacks {key}: {body}");
         }
@@ -292,20 +260,7 @@ pub fn resume_access_command(ids: &(String, String, String)) -> Value {
 
 /// `Data.req` for an HTTP trigger with forwarding off; `Body` only when there is one.
 pub fn http_payload(function: &str, body: &str) -> Value {
-    let mut req = json!({
-        "Url": format!("http://localhost:7071/api/{function}?code=abc"),
-        "Method": "POST",
-        "Query": {"code": "abc"},
-        "Headers": {"Content-Type": ["application/json"], "User-Agent": ["curl/8.5.0"]},
-        "Params": {},
-        "Identities": [{"AuthenticationType": "WebJobsAuthLevel", "IsAuthenticated": true,
-            "Claims": [{"Type": "http://schemas.microsoft.com/2017/07/functions/claims/keyid", "Value": "default"}]}],
-    });
-    if !body.is_empty() {
-        req["Body"] = json!(body);
-    }
-    json!({"Data": {"req": req}, "Metadata": {"Query": {"code": "abc"}, "Headers": {"Content-Type": "application/json"},
-        "sys": {"MethodName": function, "UtcNow": "2026-11-23T10:00:00Z", "RandGuid": uuid::Uuid::new_v4().to_string()}}})
+    host_sim::http_payload(function, "POST", Some(body))
 }
 
 pub fn queue_payload(
@@ -314,36 +269,9 @@ pub fn queue_payload(
     message_id: &str,
     delivery: u32,
 ) -> Value {
-    let data = match encoding {
-        Encoding::Double => json!(json!(message.to_string()).to_string()),
-        Encoding::Single => json!(message.to_string()),
-        Encoding::Object => message.clone(),
-    };
-    let mut metadata = json!({
-        "MessageId": json!(message_id).to_string(),
-        "DeliveryCount": delivery.to_string(),
-        "EnqueuedTimeUtc": "2026-11-23T10:00:00",
-        "SequenceNumber": "42",
-        "ContentType": "application/json",
-        "ApplicationProperties": {},
-        "UserProperties": {},
-        "LockToken": uuid::Uuid::new_v4().to_string(),
-        "Client": {"FullyQualifiedNamespace": "sb-resume.servicebus.windows.net", "Identifier": "x"},
-        "MessageReceiver": {}, "MessageSession": {}, "MessageActions": {}, "SessionActions": {}, "ReceiveActions": {},
-        "sys": {"MethodName": "ResumeTaskQueue", "UtcNow": "2026-11-23T10:00:01Z", "RandGuid": uuid::Uuid::new_v4().to_string()}
-    });
-    // The host copies the body's top-level properties into Metadata.
-    if let Value::Object(fields) = message {
-        for (k, v) in fields {
-            metadata[k] = v.clone();
-        }
-    }
-    json!({"Data": {"message": data}, "Metadata": metadata})
+    host_sim::queue_payload("ResumeTaskQueue", message, encoding, message_id, delivery)
 }
 
 pub fn timer_payload() -> Value {
-    json!({"Data": {"timer": {"Schedule": {"AdjustForDST": true},
-        "ScheduleStatus": {"Last": "2026-11-23T09:45:00+00:00", "Next": "2026-11-23T10:00:00+00:00", "LastUpdated": "2026-11-23T09:45:00+00:00"},
-        "IsPastDue": false}},
-        "Metadata": {"sys": {"MethodName": "ListInProgress", "UtcNow": "2026-11-23T10:00:00Z", "RandGuid": uuid::Uuid::new_v4().to_string()}}})
+    host_sim::timer_payload(true)
 }
