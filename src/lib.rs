@@ -10,13 +10,17 @@
 //!   every HTTP client that leaves the process is built;
 //! - [`functions`]: the function table, one module per operation, and the outcomes;
 //! - [`startup`]: the server.
-pub mod app;
-pub mod auth;
+pub(crate) mod app;
+pub(crate) mod auth;
 pub mod config;
-pub mod domain;
-pub mod functions;
-pub mod graph;
-pub mod host;
-pub mod outbound;
+pub(crate) mod domain;
+pub(crate) mod functions;
+pub(crate) mod graph;
+pub(crate) mod host;
+pub(crate) mod outbound;
 pub mod startup;
 pub mod telemetry;
+
+// What the binary and the deployment's tests use; everything else is this crate's own.
+pub use functions::table::Function;
+pub use graph::client::ATTEMPT_TIMEOUT;

@@ -248,7 +248,7 @@ fn every_setting_the_code_reads_is_set_by_the_bicep_or_has_a_reason_not_to_be() 
     assert!(bicep.contains("AZURE_CLIENT_ID"));
     // Settings the host resolves in function.json (`%NAME%`) have no default in code: the Bicep sets them.
     let mut resolved_by_host = BTreeSet::new();
-    for function in resume_handler::functions::table::Function::all().map(|f| f.name()) {
+    for function in resume_handler::Function::all().map(|f| f.name()) {
         for binding in json(&format!("{function}/function.json"))["bindings"]
             .as_array()
             .unwrap()
@@ -312,7 +312,7 @@ fn every_function_folder_is_a_function_of_the_handler() {
             folders.insert(path.file_name().unwrap().to_string_lossy().to_string());
         }
     }
-    let known: BTreeSet<String> = resume_handler::functions::table::Function::all()
+    let known: BTreeSet<String> = resume_handler::Function::all()
         .map(|f| f.name().to_string())
         .collect();
     assert_eq!(folders, known);
@@ -415,7 +415,7 @@ fn timespan_seconds(text: &str) -> u64 {
 #[test]
 fn a_queue_delivery_fits_its_lock_and_the_deliveries_outlast_a_three_hour_outage() {
     use resume_handler::config::MAX_RETRY_BUDGET;
-    use resume_handler::graph::client::ATTEMPT_TIMEOUT;
+    use resume_handler::ATTEMPT_TIMEOUT;
     let main = read("infra/main.bicep");
     let budget_max = number_after(&main, "@maxValue(");
     let budget = number_after(&main, "param graphRetryBudgetSeconds int =");

@@ -6,7 +6,7 @@ mod error;
 mod id;
 mod task;
 
-pub use access_request::{AccessCommand, ResumeAccessRequest, Stage};
+pub use access_request::{AccessCommand, ResumeAccessRequest};
 pub use error::CommandError;
 pub use id::ResourceId;
 pub use task::{OperationStatus, ResumeTask};

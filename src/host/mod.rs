@@ -40,6 +40,6 @@ mod payload;
 mod response;
 
 pub use error::{BodyError, InvocationError};
-pub use invocation::{HttpTrigger, Invocation, QueueTrigger};
-pub use payload::{decode_object, MAX_BODY_BYTES};
+pub use invocation::Invocation;
+pub use payload::MAX_BODY_BYTES;
 pub use response::{HttpOutput, InvocationResponse};

@@ -14,7 +14,7 @@
 mod gather;
 mod report;
 
-pub use report::{Item, Report, SweepError};
+pub use report::Report;
 
 use crate::app::App;
 use crate::graph::Call;
