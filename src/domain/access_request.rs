@@ -5,29 +5,30 @@ use serde_json::{Map, Value};
 const DETAIL_MAX_CHARS: usize = 1000;
 const CONNECTION_TEST: &str = "CustomExtensionConnectionTest";
 
-/// The Entitlement Management stages that can wait for a callback.
+/// The Entitlement Management stages that can wait for a callback (Graph names them
+/// `assignmentRequestCreated` and so on: [`Stage::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    AssignmentRequestCreated,
-    AssignmentRequestApproved,
-    AssignmentRequestGranted,
-    AssignmentRequestRemoved,
+    Created,
+    Approved,
+    Granted,
+    Removed,
 }
 
 impl Stage {
     const ALL: [Stage; 4] = [
-        Stage::AssignmentRequestCreated,
-        Stage::AssignmentRequestApproved,
-        Stage::AssignmentRequestGranted,
-        Stage::AssignmentRequestRemoved,
+        Stage::Created,
+        Stage::Approved,
+        Stage::Granted,
+        Stage::Removed,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Stage::AssignmentRequestCreated => "assignmentRequestCreated",
-            Stage::AssignmentRequestApproved => "assignmentRequestApproved",
-            Stage::AssignmentRequestGranted => "assignmentRequestGranted",
-            Stage::AssignmentRequestRemoved => "assignmentRequestRemoved",
+            Stage::Created => "assignmentRequestCreated",
+            Stage::Approved => "assignmentRequestApproved",
+            Stage::Granted => "assignmentRequestGranted",
+            Stage::Removed => "assignmentRequestRemoved",
         }
     }
 
@@ -171,7 +172,7 @@ mod tests {
             "customExtensionStageInstanceId": "inst1", "state": "denied", "customExtensionStageInstanceDetail": "SoD"}),
         );
         assert_eq!(r.assignment_request_id.as_str(), "req1");
-        assert_eq!(r.stage, Stage::AssignmentRequestApproved);
+        assert_eq!(r.stage, Stage::Approved);
         assert_eq!(r.state.as_deref(), Some("denied"));
         assert_eq!(r.source, "resume-handler");
     }
