@@ -55,6 +55,16 @@ impl Graph {
         format!("{}/{}", self.running.url(), version_and_path)
     }
 
+    /// A GET with this client's token, the answer unread (for its headers or its stream).
+    async fn raw_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self
             .http
@@ -645,13 +655,7 @@ async fn injected_faults_throttle_fail_drop_and_delay() {
     g.running
         .add_fault("429:match=/workflows,times=1,retry-after=7")
         .unwrap();
-    let r = g
-        .http
-        .get(g.url(&workflows))
-        .bearer_auth(&g.token)
-        .send()
-        .await
-        .unwrap();
+    let r = g.raw_get(&workflows).await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "7");
     assert_eq!(g.get(&workflows).await.0, 200, "times=1");
@@ -772,22 +776,10 @@ async fn hostile_faults_send_odd_retry_afters_self_links_huge_bodies_and_drips()
     g.running
         .add_fault("429:times=1,retry-after=18446744073709551615999")
         .unwrap();
-    let r = g
-        .http
-        .get(g.url(&workflows))
-        .bearer_auth(&g.token)
-        .send()
-        .await
-        .unwrap();
+    let r = g.raw_get(&workflows).await;
     assert_eq!(r.headers()["retry-after"], "18446744073709551615999");
     g.running.add_fault("503:times=1,retry-after=past").unwrap();
-    let r = g
-        .http
-        .get(g.url(&workflows))
-        .bearer_auth(&g.token)
-        .send()
-        .await
-        .unwrap();
+    let r = g.raw_get(&workflows).await;
     let at = httpdate::parse_http_date(r.headers()["retry-after"].to_str().unwrap()).unwrap();
     assert!(at < std::time::SystemTime::now());
 
@@ -798,13 +790,7 @@ async fn hostile_faults_send_odd_retry_afters_self_links_huge_bodies_and_drips()
     g.running
         .add_fault("huge-body:status=500,bytes=10000000,times=1")
         .unwrap();
-    let mut r = g
-        .http
-        .get(g.url(&workflows))
-        .bearer_auth(&g.token)
-        .send()
-        .await
-        .unwrap();
+    let mut r = g.raw_get(&workflows).await;
     assert_eq!(r.status(), 500);
     let mut read = 0;
     while let Some(chunk) = r.chunk().await.unwrap() {
