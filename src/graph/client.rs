@@ -231,30 +231,22 @@ impl GraphClient {
         let deadline = call.request_deadline();
         let mut attempts = 0u32;
         let mut renewed = false;
-        let mut token = None;
+        let mut renewed_token = None;
         loop {
             self.wait_for_gate(deadline).await?;
             attempts += 1;
-            let attempt = match token.take() {
-                Some(token) => {
+            let token = match renewed_token.take() {
+                Some(token) => Ok(token),
+                None => self.token_until(deadline).await,
+            };
+            let attempt = match token {
+                Ok(token) => {
                     self.attempt(call, &method, &url, body, token, deadline)
                         .await
                 }
-                None => match timeout_at(deadline.into(), self.tokens.token()).await {
-                    Ok(Ok(token)) => {
-                        self.attempt(call, &method, &url, body, token, deadline)
-                            .await
-                    }
-                    Ok(Err(e)) => Attempt::Retry {
-                        failure: GraphFailure::unavailable(e.to_string()),
-                        retry_after: None,
-                    },
-                    Err(_) => Attempt::Retry {
-                        failure: GraphFailure::unavailable(
-                            "the token endpoint did not answer within the retry budget",
-                        ),
-                        retry_after: None,
-                    },
+                Err(failure) => Attempt::Retry {
+                    failure,
+                    retry_after: None,
                 },
             };
             match attempt {
@@ -263,7 +255,7 @@ impl GraphClient {
                 Attempt::Unauthorized { rejected, failure } => {
                     renewed = true;
                     match timeout_at(deadline.into(), self.tokens.renew(&rejected)).await {
-                        Ok(Ok(fresh)) => token = Some(fresh),
+                        Ok(Ok(fresh)) => renewed_token = Some(fresh),
                         Ok(Err(e)) => {
                             tracing::warn!("token renewal after a 401 failed: {e}");
                             return Err(failure);
@@ -289,6 +281,18 @@ impl GraphClient {
                     tokio::time::sleep(delay).await;
                 }
             }
+        }
+    }
+
+    /// A token, waited for no longer than `deadline`: a hung or slow token endpoint holds
+    /// this call to its own budget, whatever other calls are waiting for.
+    async fn token_until(&self, deadline: Instant) -> Result<Secret, GraphFailure> {
+        match timeout_at(deadline.into(), self.tokens.token()).await {
+            Ok(Ok(token)) => Ok(token),
+            Ok(Err(e)) => Err(GraphFailure::unavailable(e.to_string())),
+            Err(_) => Err(GraphFailure::unavailable(
+                "the token endpoint did not answer within the retry budget",
+            )),
         }
     }
 
