@@ -33,16 +33,10 @@ impl Application {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", settings.port))
             .await
             .map_err(|e| anyhow::anyhow!("Failed to listen on 127.0.0.1:{}: {e}", settings.port))?;
-        let app = Arc::new(App::new(settings));
-        // The Graph client is built right after the port is bound, off the path to
-        // readiness; an invocation that needs it first waits for the same build.
-        let warm = app.clone();
-        tokio::spawn(async move {
-            if let Err(e) = warm.graph().await {
-                tracing::error!("the Graph client cannot be built yet: {e}");
-            }
-        });
-        Ok(Self { app, listener })
+        Ok(Self {
+            app: Arc::new(App::new(settings)),
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

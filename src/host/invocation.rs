@@ -31,11 +31,18 @@ impl Invocation {
         invocation_id: Option<&str>,
         body: &[u8],
     ) -> Result<Self, InvocationError> {
-        let payload: Value = serde_json::from_slice(body).map_err(|_| InvocationError::NotJson)?;
-        if !payload.is_object() {
-            return Err(InvocationError::NotAnObject);
-        }
-        let envelope = Envelope::deserialize(payload).map_err(|_| InvocationError::NotAnObject)?;
+        // One pass over the bytes; only a payload that fails is looked at again, to say why.
+        // (serde would also build the envelope from a JSON array: only an object is one.)
+        let is_object = body.trim_ascii_start().first() == Some(&b'{');
+        let envelope = is_object
+            .then(|| serde_json::from_slice::<Envelope>(body).ok())
+            .flatten()
+            .ok_or_else(
+                || match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                    Ok(_) => InvocationError::NotAnObject,
+                    Err(_) => InvocationError::NotJson,
+                },
+            )?;
         let data = match envelope.data {
             Some(Value::Object(data)) => data,
             Some(_) => return Err(InvocationError::DataNotAnObject),
@@ -230,8 +237,18 @@ mod tests {
             Invocation::parse("F", None, b"{}").unwrap_err(),
             InvocationError::NoData
         );
-        assert!(Invocation::parse("F", None, b"[]").is_err());
-        assert!(Invocation::parse("F", None, b"nope").is_err());
+        assert_eq!(
+            Invocation::parse("F", None, b"[]").unwrap_err(),
+            InvocationError::NotAnObject
+        );
+        assert_eq!(
+            Invocation::parse("F", None, br#"[{"a": 1}, {}]"#).unwrap_err(),
+            InvocationError::NotAnObject
+        );
+        assert_eq!(
+            Invocation::parse("F", None, b"nope").unwrap_err(),
+            InvocationError::NotJson
+        );
         assert_eq!(
             invocation(json!({"Data": {}})).queue().unwrap_err(),
             InvocationError::MissingBinding("message")
