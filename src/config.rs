@@ -174,10 +174,21 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The custom handler's settings: the host's port, and everything else.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let port = parse_port(env)?;
+        Self::read(env, port)
+    }
+
+    /// The operator commands' settings: the same, but no port, as nothing listens.
+    pub fn for_operator(env: &Env) -> Result<Self, ConfigError> {
+        Self::read(env, 0)
+    }
+
+    fn read(env: &Env, port: u16) -> Result<Self, ConfigError> {
         let cloud = parse_cloud(env)?;
         Ok(Self {
-            port: parse_port(env)?,
+            port,
             cloud,
             graph_base_url: parse_base_url(env, cloud)?,
             api_version: match env.get("GRAPH_API_VERSION") {
@@ -494,6 +505,22 @@ mod tests {
         assert_eq!(s.resume_source, "resume-handler");
         assert_eq!(s.auth, Auth::ManagedIdentity { client_id: None });
         assert!(s.allowed_workflow_ids.is_none());
+    }
+
+    #[test]
+    fn operator_commands_need_no_port() {
+        let s = Settings::for_operator(&Env::from_pairs([(
+            "IDENTITY_ENDPOINT",
+            "http://127.0.0.1:1/msi/token",
+        )]))
+        .unwrap();
+        assert_eq!(s.port, 0);
+        assert_eq!(
+            Settings::for_operator(&Env::from_pairs([("GRAPH_CLOUD", "mars")]))
+                .unwrap_err()
+                .setting,
+            "GRAPH_CLOUD"
+        );
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! - [`graph`] and [`auth`]: the Graph client and its credential; [`outbound`]: how
 //!   every HTTP client that leaves the process is built;
 //! - [`functions`]: the function table, one module per operation, and the outcomes;
-//! - [`startup`]: the server.
+//! - [`startup`]: the server; [`cli`]: the operator commands, on the same binary.
 pub(crate) mod app;
 pub(crate) mod auth;
+pub mod cli;
 pub mod config;
 pub(crate) mod domain;
 pub(crate) mod functions;

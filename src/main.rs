@@ -1,10 +1,16 @@
-//! Wiring only: settings, logging, server.
+//! Wiring only: with arguments, an operator command ([`resume_handler::cli`]); without (as
+//! the Functions host starts it), settings, logging, server.
 use resume_handler::config::{Env, Settings};
 use resume_handler::startup::Application;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() > 1 {
+        resume_handler::telemetry::init_for_operator();
+        return resume_handler::cli::main(args).await;
+    }
     resume_handler::telemetry::init();
     let settings = match Settings::from_env(&Env::from_process()) {
         Ok(settings) => settings,

@@ -20,6 +20,20 @@ pub fn init() {
         .init();
 }
 
+/// For an operator command: only warnings and errors, on stderr, so that stdout holds the
+/// command's answer alone.
+pub fn init_for_operator() {
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,azure_core=error,azure_identity=error"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .init();
+}
+
 /// `text` with every control character written as an escape (`\n`, `\u{1b}`), so that a
 /// value from outside (a MessageId, an invocation id) cannot start a forged log line or
 /// drive a terminal.

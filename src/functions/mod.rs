@@ -7,10 +7,10 @@
 //! drops the `Logs` of failed invocations).
 mod arrival;
 pub mod list_in_progress;
-pub mod outcome;
+pub(crate) mod outcome;
 mod resume;
-mod resume_access_request;
-mod resume_task;
+pub(crate) mod resume_access_request;
+pub(crate) mod resume_task;
 mod summary;
 pub mod table;
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access_request;
+mod cli;
 mod graph_client;
 mod host_protocol;
 mod hostile_graph;

@@ -1,0 +1,152 @@
+//! The operator commands, run as a person runs them: the binary with arguments, against the
+//! emulator, answering on stdout and stderr with an exit code.
+use crate::helpers::SMALL_TENANT;
+use graph_emulator::{Emulator, GenerateSpec, Running, Settings};
+use serde_json::Value;
+use std::process::Output;
+
+async fn emulator() -> Running {
+    let spec: GenerateSpec = SMALL_TENANT.parse().unwrap();
+    Emulator::start(graph_emulator::generate(&spec), Settings::default(), 0)
+        .await
+        .unwrap()
+}
+
+/// `resume-handler <args>` with the emulator as Graph and as the managed identity.
+async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GRAPH_BASE_URL", graph.url())
+        .env("IDENTITY_ENDPOINT", graph.identity_endpoint())
+        .env("IDENTITY_HEADER", "local-dev")
+        .env("GRAPH_RETRY_BUDGET", "5s")
+        .output()
+        .await
+        .unwrap();
+    (
+        status.code(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn task_args<'a>(ids: &'a (String, String, String), status: &'a str) -> Vec<&'a str> {
+    vec![
+        "resume",
+        "task",
+        "--workflow-id",
+        &ids.0,
+        "--task-id",
+        &ids.1,
+        "--task-processing-result-id",
+        &ids.2,
+        "--status",
+        status,
+    ]
+}
+
+#[tokio::test]
+async fn a_task_is_resumed_from_a_terminal_and_a_second_run_says_it_already_was() {
+    let graph = emulator().await;
+    let ids = graph.task_results_with_status("inProgress").remove(0);
+    let (code, stdout, stderr) = run(&graph, &task_args(&ids, "completed")).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.starts_with("resumed (Graph request id "), "{stdout}");
+    let (code, stdout, _) = run(&graph, &task_args(&ids, "completed")).await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.starts_with("alreadyResumed"), "{stdout}");
+    assert_eq!(graph.stats().resumes_applied, 1);
+    assert_eq!(
+        graph
+            .task_processing_result(&ids.2)
+            .unwrap()
+            .processing_status,
+        "completed"
+    );
+}
+
+#[tokio::test]
+async fn a_task_that_ended_otherwise_exits_1_and_says_why() {
+    let graph = emulator().await;
+    let ids = graph.task_results_with_status("inProgress").remove(0);
+    run(&graph, &task_args(&ids, "completed")).await;
+    let (code, stdout, stderr) = run(&graph, &task_args(&ids, "failed")).await;
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stderr.contains("[conflict]") && stderr.contains("'completed'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("no longer waiting"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bad_id_names_its_flag_and_nothing_is_sent() {
+    let graph = emulator().await;
+    let ids = ("wf/../x".to_string(), "t".to_string(), "r".to_string());
+    let (code, _, stderr) = run(&graph, &task_args(&ids, "completed")).await;
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.starts_with("error: --workflow-id contains '/'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("resume-handler resume --help"));
+    assert_eq!(graph.stats().graph_requests, 0);
+    assert_eq!(graph.stats().token_requests, 0);
+}
+
+#[tokio::test]
+async fn an_access_request_is_resumed_with_json_output_for_scripts() {
+    let graph = emulator().await;
+    let tenant = graph.tenant();
+    let request = tenant
+        .assignment_requests
+        .iter()
+        .find(|r| r.status == "WaitingForCallback")
+        .unwrap();
+    let instance = &request.custom_extension_callout_instances[0];
+    let (code, stdout, stderr) = run(
+        &graph,
+        &[
+            "resume",
+            "access-request",
+            "--assignment-request-id",
+            &request.id,
+            "--stage",
+            &instance.stage,
+            "--custom-extension-stage-instance-id",
+            &instance.id,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let answer: Value = serde_json::from_str(&stdout).expect("stdout is JSON alone");
+    assert_eq!(answer["outcome"], "resumed");
+    assert!(answer["graphRequestId"].is_string());
+}
+
+#[tokio::test]
+async fn help_teaches_the_commands_and_a_mistake_in_them_exits_2() {
+    let graph = emulator().await;
+    let (code, stdout, _) = run(&graph, &["--help"]).await;
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("resume") && stdout.contains("az login"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(&graph, &["resume", "access-request", "--help"]).await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("--custom-extension-stage-instance-id"));
+    let (code, _, stderr) = run(&graph, &["resume", "task", "--status", "maybe"]).await;
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("possible values: completed, failed"),
+        "{stderr}"
+    );
+}
