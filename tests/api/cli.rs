@@ -150,3 +150,44 @@ async fn help_teaches_the_commands_and_a_mistake_in_them_exits_2() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_report_piped_is_the_in_progress_json_and_filters_keep_what_they_say() {
+    let graph = emulator().await;
+    let waiting = graph.task_results_with_status("inProgress").len();
+    let (code, stdout, stderr) = run(&graph, &["report"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("piped: JSON");
+    assert_eq!(report["count"], waiting);
+    assert_eq!(report["partial"], false);
+    assert!(stderr.contains(&format!("{waiting} waiting")), "{stderr}");
+
+    let (_, stdout, _) = run(&graph, &["report", "--older-than", "1000d"]).await;
+    let none: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(none["count"], 0);
+    assert_eq!(none["items"], serde_json::json!([]));
+
+    let (_, stdout, _) = run(&graph, &["report", "--stale", "--json"]).await;
+    let stale: Value = serde_json::from_str(&stdout).unwrap();
+    let items = stale["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["stale"] == true));
+    assert_eq!(stale["count"], items.len());
+    assert_eq!(stale["count"], report["staleCount"]);
+}
+
+#[tokio::test]
+async fn a_report_whose_sweep_partly_failed_exits_1_and_names_the_failure() {
+    let graph = emulator().await;
+    let failing = graph.tenant().workflows[0].id.clone();
+    graph
+        .add_fault(&format!("404:match=/workflows/{failing}/"))
+        .unwrap();
+    let (code, stdout, stderr) = run(&graph, &["report"]).await;
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["partial"], true);
+    assert!(
+        stderr.contains(&format!("{failing}: 404 ResourceNotFound")),
+        "{stderr}"
+    );
+}

@@ -14,7 +14,7 @@
 mod gather;
 mod report;
 
-pub use report::Report;
+pub use report::{Item, Report};
 
 use crate::app::App;
 use crate::graph::Call;

@@ -16,6 +16,8 @@ use serde_json::{json, Map, Value};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+mod report;
+
 /// Resume paused Microsoft Entra ID Governance work through Microsoft Graph.
 ///
 /// With no arguments, resume-handler is an Azure Functions custom handler and waits for the
@@ -36,6 +38,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List the Lifecycle Workflows task processing results waiting for a custom task
+    /// extension callback, with how long each has waited and its deadline.
+    ///
+    /// A table on a terminal; JSON (the InProgress function's body) with --json or when
+    /// stdout is piped. Exits 1 when part of the sweep failed (the failures are on stderr).
+    #[command(verbatim_doc_comment)]
+    Report(report::ReportArgs),
     /// Resume one paused task or access package request now.
     #[command(subcommand)]
     Resume(Resume),
@@ -145,12 +154,16 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     let app = App::new(settings);
-    let Command::Resume(resume) = cli.command;
-    let (result, json) = match resume {
-        Resume::Task(args) => (resume_task_now(&app, &args).await, args.output.json),
-        Resume::AccessRequest(args) => (resume_access_now(&app, &args).await, args.output.json),
+    let (result, json) = match cli.command {
+        Command::Report(args) => return report::run(&app, &args).await,
+        Command::Resume(Resume::Task(args)) => {
+            (resume_task_now(&app, &args).await, args.output.json)
+        }
+        Command::Resume(Resume::AccessRequest(args)) => {
+            (resume_access_now(&app, &args).await, args.output.json)
+        }
     };
-    report(result, json)
+    print_outcome(result, json)
 }
 
 async fn resume_task_now(app: &App, args: &TaskArgs) -> Result<Outcome, Failure> {
@@ -216,9 +229,7 @@ fn call(app: &App) -> Call {
 /// A refusal names the command's flag (`--workflow-id`), not the JSON field it fills.
 fn flag_named(mut error: CommandError) -> Failure {
     let flag = flag(&error.target);
-    error.message = error
-        .message
-        .replace(&format!("'{}'", error.target), &flag);
+    error.message = error.message.replace(&format!("'{}'", error.target), &flag);
     error.target = flag;
     Failure::Invalid(error)
 }
@@ -238,7 +249,7 @@ fn flag(field: &str) -> String {
 }
 
 /// Prints the outcome, or the failure with what to do about it; the exit code.
-fn report(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
+fn print_outcome(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
     match result {
         Ok(outcome) => {
             if json {

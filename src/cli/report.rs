@@ -1,0 +1,217 @@
+//! `resume-handler report`: the in-progress report the functions give, swept from this
+//! terminal: a table for a person, JSON for a script (or when asked), and progress on
+//! stderr while a large tenant is swept.
+use crate::app::App;
+use crate::functions::list_in_progress::{self, Item, Report};
+use crate::graph::Call;
+use clap::Args;
+use comfy_table::{presets, ContentArrangement, Table};
+use indicatif::ProgressBar;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub(super) struct ReportArgs {
+    /// Only the results older than STALE_AFTER (default 1h).
+    #[arg(long)]
+    stale: bool,
+    /// Only the results waiting longer than this (45s, 90m, 2h30m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    older_than: Option<Duration>,
+    /// Print JSON, the same object as the InProgress function's body (the default when
+    /// stdout is not a terminal).
+    #[arg(long)]
+    json: bool,
+}
+
+impl ReportArgs {
+    /// Whether an item passes the filters.
+    pub(super) fn keeps(&self, item: &Item) -> bool {
+        (!self.stale || item.stale)
+            && self
+                .older_than
+                .is_none_or(|d| item.age_seconds.is_some_and(|age| age > d.as_secs()))
+    }
+}
+
+/// Sweeps the tenant as the timer does, with a spinner on stderr that shows the Graph calls
+/// so far; the report filtered by `args`.
+pub(super) async fn sweep(app: &App, args: &ReportArgs) -> Report {
+    let call = Call::with_request_budget(
+        uuid::Uuid::new_v4().to_string(),
+        app.settings.retry_budget,
+        list_in_progress::SWEEP_BUDGET,
+    );
+    // Drawn on stderr only when it is a terminal: a script reading stdout sees none of it.
+    let progress = ProgressBar::new_spinner();
+    progress.set_message("sweeping Lifecycle Workflows");
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let report = {
+        let sweep = list_in_progress::sweep(app, &call);
+        tokio::pin!(sweep);
+        loop {
+            tokio::select! {
+                report = &mut sweep => break report,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => progress.set_message(
+                    format!("sweeping Lifecycle Workflows: {} Graph calls", call.graph_requests())
+                ),
+            }
+        }
+    };
+    progress.finish_and_clear();
+    filtered(report, args)
+}
+
+/// The report with only the items `args` keeps; its counts are of those items.
+fn filtered(mut report: Report, args: &ReportArgs) -> Report {
+    report.items.retain(|item| args.keeps(item));
+    report.count = report.items.len();
+    report.stale_count = report.items.iter().filter(|i| i.stale).count();
+    report
+}
+
+pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
+    let report = sweep(app, args).await;
+    if args.json || !std::io::stdout().is_terminal() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serializes")
+        );
+    } else {
+        println!("{}", table(&report));
+    }
+    summarize(&report);
+    if report.partial {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One line on stderr: the counts, and every part of the sweep that failed.
+fn summarize(report: &Report) {
+    eprintln!(
+        "{} waiting, {} stale; {} Graph calls in {:.1} s{}",
+        report.count,
+        report.stale_count,
+        report.graph_calls,
+        report.duration_ms as f64 / 1000.0,
+        if report.partial {
+            " (partial: see below)"
+        } else {
+            ""
+        },
+    );
+    for error in &report.errors {
+        eprintln!(
+            "  {}: {} {} ({})",
+            error.workflow_id.as_deref().unwrap_or("workflows"),
+            error.status,
+            error.code,
+            error.message
+        );
+    }
+}
+
+/// The waiting results as a table, oldest first.
+pub(super) fn table(report: &Report) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header([
+            "workflow",
+            "task",
+            "task processing result",
+            "subject",
+            "waiting",
+            "deadline",
+            "stale",
+        ]);
+    for item in &report.items {
+        table.add_row([
+            item.workflow_name.clone(),
+            item.task_name.clone(),
+            item.task_processing_result_id.clone(),
+            item.subject_id.clone().unwrap_or_default(),
+            item.age_seconds.map(age).unwrap_or_default(),
+            item.deadline.clone().unwrap_or_default(),
+            if item.stale { "stale" } else { "" }.to_string(),
+        ]);
+    }
+    table.to_string()
+}
+
+/// `5400` → `1h 30m`.
+fn age(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(age_seconds: Option<u64>, stale: bool) -> Item {
+        Item {
+            workflow_id: "wf".into(),
+            workflow_name: "Onboarding".into(),
+            task_id: "t".into(),
+            task_name: "Provision".into(),
+            task_processing_result_id: "r".into(),
+            subject_id: Some("u".into()),
+            started_date_time: None,
+            age_seconds,
+            deadline: None,
+            stale,
+        }
+    }
+
+    #[test]
+    fn ages_read_as_a_person_says_them() {
+        assert_eq!(age(59), "0m");
+        assert_eq!(age(5_400), "1h 30m");
+        assert_eq!(age(90_000), "1d 1h");
+    }
+
+    #[test]
+    fn filters_keep_stale_or_older_items_only() {
+        let args = |stale, older_than| ReportArgs {
+            stale,
+            older_than,
+            json: false,
+        };
+        let (young, old) = (item(Some(60), false), item(Some(7_200), true));
+        assert!(args(false, None).keeps(&young));
+        assert!(!args(true, None).keeps(&young) && args(true, None).keeps(&old));
+        let hour = Some(Duration::from_secs(3_600));
+        assert!(!args(false, hour).keeps(&young) && args(false, hour).keeps(&old));
+        assert!(
+            !args(false, hour).keeps(&item(None, false)),
+            "no age, not older"
+        );
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_item() {
+        let report = Report {
+            count: 1,
+            stale_count: 1,
+            partial: false,
+            graph_calls: 3,
+            duration_ms: 10,
+            items: vec![item(Some(5_400), true)],
+            errors: vec![],
+        };
+        let table = table(&report);
+        assert!(
+            table.contains("Onboarding") && table.contains("1h 30m") && table.contains("stale")
+        );
+        assert_eq!(table.lines().filter(|l| l.contains("Provision")).count(), 1);
+    }
+}
