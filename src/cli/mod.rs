@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+mod bulk;
 mod report;
 
 /// Resume paused Microsoft Entra ID Governance work through Microsoft Graph.
@@ -45,9 +46,25 @@ enum Command {
     /// stdout is piped. Exits 1 when part of the sweep failed (the failures are on stderr).
     #[command(verbatim_doc_comment)]
     Report(report::ReportArgs),
-    /// Resume one paused task or access package request now.
+    /// Resume one paused task or access package request now, or every task the report
+    /// lists (--from-report).
+    ///
+    /// After an incident, for example:
+    ///   resume-handler resume --from-report --stale --status failed --dry-run
+    ///   resume-handler resume --from-report --stale --status failed
+    /// shows what it will resume, asks (unless --yes), resumes GRAPH_MAX_CONCURRENCY at a
+    /// time, prints a line per result and a summary, and exits 1 if any failed.
+    #[command(verbatim_doc_comment)]
+    Resume(ResumeCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct ResumeCommand {
     #[command(subcommand)]
-    Resume(Resume),
+    one: Option<Resume>,
+    #[command(flatten)]
+    bulk: bulk::BulkArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +93,15 @@ enum Resume {
 enum Status {
     Completed,
     Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -154,13 +180,19 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     let app = App::new(settings);
-    let (result, json) = match cli.command {
+    let resume = match cli.command {
         Command::Report(args) => return report::run(&app, &args).await,
-        Command::Resume(Resume::Task(args)) => {
-            (resume_task_now(&app, &args).await, args.output.json)
-        }
-        Command::Resume(Resume::AccessRequest(args)) => {
+        Command::Resume(resume) => resume,
+    };
+    let (result, json) = match resume.one {
+        Some(Resume::Task(args)) => (resume_task_now(&app, &args).await, args.output.json),
+        Some(Resume::AccessRequest(args)) => {
             (resume_access_now(&app, &args).await, args.output.json)
+        }
+        None if resume.bulk.from_report => return bulk::run(&app, &resume.bulk).await,
+        None => {
+            eprintln!("error: resume what? Give `task`, `access-request` or --from-report (see `resume-handler resume --help`)");
+            return ExitCode::from(2);
         }
     };
     print_outcome(result, json)
@@ -177,11 +209,10 @@ async fn resume_task_now(app: &App, args: &TaskArgs) -> Result<Outcome, Failure>
     );
     put(&mut body, "callbackUriPath", &args.callback_uri_path);
     put(&mut body, "source", &args.source);
-    let status = match args.operation_status {
-        Status::Completed => "completed",
-        Status::Failed => "failed",
-    };
-    body.insert("operationStatus".into(), json!(status));
+    body.insert(
+        "operationStatus".into(),
+        json!(args.operation_status.as_str()),
+    );
     let command = ResumeTask::parse(&body, &app.settings.resume_source).map_err(flag_named)?;
     resume_task::resume(app, &command, &call(app)).await
 }

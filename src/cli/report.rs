@@ -13,19 +13,26 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
-    /// Only the results older than STALE_AFTER (default 1h).
-    #[arg(long)]
-    stale: bool,
-    /// Only the results waiting longer than this (45s, 90m, 2h30m).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-    older_than: Option<Duration>,
+    #[command(flatten)]
+    filters: Filters,
     /// Print JSON, the same object as the InProgress function's body (the default when
     /// stdout is not a terminal).
     #[arg(long)]
     json: bool,
 }
 
-impl ReportArgs {
+/// Which waiting results a report keeps.
+#[derive(Debug, Args)]
+pub(super) struct Filters {
+    /// Only the results older than STALE_AFTER (default 1h).
+    #[arg(long)]
+    stale: bool,
+    /// Only the results waiting longer than this (45s, 90m, 2h30m).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    older_than: Option<Duration>,
+}
+
+impl Filters {
     /// Whether an item passes the filters.
     pub(super) fn keeps(&self, item: &Item) -> bool {
         (!self.stale || item.stale)
@@ -36,8 +43,8 @@ impl ReportArgs {
 }
 
 /// Sweeps the tenant as the timer does, with a spinner on stderr that shows the Graph calls
-/// so far; the report filtered by `args`.
-pub(super) async fn sweep(app: &App, args: &ReportArgs) -> Report {
+/// so far; the report filtered by `filters`.
+pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     let call = Call::with_request_budget(
         uuid::Uuid::new_v4().to_string(),
         app.settings.retry_budget,
@@ -60,19 +67,19 @@ pub(super) async fn sweep(app: &App, args: &ReportArgs) -> Report {
         }
     };
     progress.finish_and_clear();
-    filtered(report, args)
+    filtered(report, filters)
 }
 
-/// The report with only the items `args` keeps; its counts are of those items.
-fn filtered(mut report: Report, args: &ReportArgs) -> Report {
-    report.items.retain(|item| args.keeps(item));
+/// The report with only the items `filters` keeps; its counts are of those items.
+fn filtered(mut report: Report, filters: &Filters) -> Report {
+    report.items.retain(|item| filters.keeps(item));
     report.count = report.items.len();
     report.stale_count = report.items.iter().filter(|i| i.stale).count();
     report
 }
 
 pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
-    let report = sweep(app, args).await;
+    let report = sweep(app, &args.filters).await;
     if args.json || !std::io::stdout().is_terminal() {
         println!(
             "{}",
@@ -90,7 +97,7 @@ pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
 }
 
 /// One line on stderr: the counts, and every part of the sweep that failed.
-fn summarize(report: &Report) {
+pub(super) fn summarize(report: &Report) {
     eprintln!(
         "{} waiting, {} stale; {} Graph calls in {:.1} s{}",
         report.count,
@@ -181,11 +188,7 @@ mod tests {
 
     #[test]
     fn filters_keep_stale_or_older_items_only() {
-        let args = |stale, older_than| ReportArgs {
-            stale,
-            older_than,
-            json: false,
-        };
+        let args = |stale, older_than| Filters { stale, older_than };
         let (young, old) = (item(Some(60), false), item(Some(7_200), true));
         assert!(args(false, None).keeps(&young));
         assert!(!args(true, None).keeps(&young) && args(true, None).keeps(&old));

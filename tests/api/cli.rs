@@ -14,11 +14,17 @@ async fn emulator() -> Running {
 
 /// `resume-handler <args>` with the emulator as Graph and as the managed identity.
 async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+    run_answering(graph, args, "").await
+}
+
+/// The same, with `input` typed at the command's prompt.
+async fn run_answering(
+    graph: &Running,
+    args: &[&str],
+    input: &str,
+) -> (Option<i32>, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -26,9 +32,19 @@ async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
         .env("IDENTITY_ENDPOINT", graph.identity_endpoint())
         .env("IDENTITY_HEADER", "local-dev")
         .env("GRAPH_RETRY_BUDGET", "5s")
-        .output()
-        .await
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().await.unwrap();
     (
         status.code(),
         String::from_utf8_lossy(&stdout).into_owned(),
@@ -190,4 +206,102 @@ async fn a_report_whose_sweep_partly_failed_exits_1_and_names_the_failure() {
         stderr.contains(&format!("{failing}: 404 ResourceNotFound")),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_dry_run_lists_what_it_would_resume_and_resumes_nothing() {
+    let graph = emulator().await;
+    let waiting = graph.task_results_with_status("inProgress").len();
+    let args = ["resume", "--from-report", "--status", "failed", "--dry-run"];
+    let (code, stdout, stderr) = run(&graph, &args).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "dry run: would resume {waiting} task processing results as failed"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(graph.stats().resumes_applied, 0);
+}
+
+#[tokio::test]
+async fn a_bulk_resume_asks_first_and_a_no_resumes_nothing() {
+    let graph = emulator().await;
+    let args = ["resume", "--from-report", "--status", "failed"];
+    let (code, _, stderr) = run_answering(&graph, &args, "n\n").await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("? [y/N]") && stderr.contains("nothing was resumed"),
+        "{stderr}"
+    );
+    assert_eq!(graph.stats().resumes_applied, 0);
+}
+
+#[tokio::test]
+async fn a_bulk_resume_resumes_every_listed_result_once_and_a_second_run_finds_nothing() {
+    let graph = emulator().await;
+    let waiting = graph.task_results_with_status("inProgress");
+    let args = ["resume", "--from-report", "--status", "completed"];
+    let (code, stdout, stderr) = run_answering(&graph, &args, "y\n").await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{} resumed, 0 already resumed, 0 failed",
+            waiting.len()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("resumed ")).count(),
+        waiting.len()
+    );
+    assert_eq!(graph.stats().resumes_applied as usize, waiting.len());
+    assert!(graph.task_results_with_status("inProgress").is_empty());
+
+    let (code, stdout, _) = run(
+        &graph,
+        &["resume", "--from-report", "--status", "completed", "--yes"],
+    )
+    .await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("nothing to resume"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_bulk_resume_with_failures_says_which_and_exits_1() {
+    let graph = emulator().await;
+    let waiting = graph.task_results_with_status("inProgress");
+    let failing = &waiting[0].2;
+    graph
+        .add_fault(&format!(
+            "403:match=/taskProcessingResults/{failing}/resume"
+        ))
+        .unwrap();
+    let args = ["resume", "--from-report", "--status", "failed", "--yes"];
+    let (code, stdout, _) = run(&graph, &args).await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains(&format!(
+            "{} resumed, 0 already resumed, 1 failed",
+            waiting.len() - 1
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("forbidden") && l.contains(failing.as_str())),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn resume_without_a_kind_or_a_report_says_what_it_needs() {
+    let graph = emulator().await;
+    let (code, _, stderr) = run(&graph, &["resume"]).await;
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--from-report"), "{stderr}");
+    let (code, _, stderr) = run(&graph, &["resume", "--from-report"]).await;
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--status"), "{stderr}");
 }
