@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <all|emulator|handler|sweep|faults> [--smoke]`: benchmarks that print
+//! `cargo run --release -p bench -- <all|emulator|handler|sweep|faults|bulk> [--smoke]`: benchmarks that print
 //! each number beside the reference it is measured against, in the same run. `--smoke` runs
 //! a small version of each (for CI, to keep them from rotting; it skips the Python peer and
 //! asserts nothing about speed).
@@ -7,7 +7,9 @@
 //! - `sweep`: ListInProgress at tenant scale (issue: the in-progress report);
 //! - `emulator`: the Graph emulator's own throughput and memory;
 //! - `faults`: each way Graph or the identity endpoint misbehaves, a row each, beside its goals;
-//! - `all`: all four.
+//! - `bulk`: a backlog resumed with the operator command, against the Python SDK one at a time;
+//! - `all`: all five.
+mod bulk;
 mod common;
 mod emulator;
 mod faults;
@@ -30,14 +32,16 @@ async fn main() -> Result<()> {
         Some("emulator") => emulator::run(smoke).await,
         Some("handler") => run_handler(smoke).await,
         Some("faults") => faults::run(&common::build_release_handler()?, smoke).await,
+        Some("bulk") => bulk::run(&common::build_release_handler()?, smoke).await,
         Some("all") => {
             emulator::run(smoke).await?;
             run_handler(smoke).await?;
             sweep::run(smoke).await?;
-            faults::run(&common::build_release_handler()?, smoke).await
+            faults::run(&common::build_release_handler()?, smoke).await?;
+            bulk::run(&common::build_release_handler()?, smoke).await
         }
         other => {
-            bail!("usage: bench <all|emulator|handler|sweep|faults> [--smoke] (got {other:?})")
+            bail!("usage: bench <all|emulator|handler|sweep|faults|bulk> [--smoke] (got {other:?})")
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const PACKAGES: [&str; 2] = ["msgraph-sdk==1.65.0", "azure-identity==1.27.0"];
 
 /// `target/bench-venv`, created and filled on first use.
-fn venv_python() -> Result<PathBuf> {
+pub(crate) fn venv_python() -> Result<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
@@ -44,7 +44,7 @@ fn script() -> PathBuf {
     repo_root().join("bench/peer/peer.py")
 }
 
-async fn run_peer(
+pub(crate) async fn run_peer(
     python: &Path,
     graph: &graph_emulator::Running,
     args: &[&str],
