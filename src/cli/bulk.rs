@@ -2,16 +2,13 @@
 //! lists (with its filters) resumed one way, after showing what will be done and asking.
 //! Each resume is the functions' own, so a result resumed meanwhile ends `alreadyResumed`.
 use super::report::{self, Filters};
-use super::Status;
+use super::{put, resume_task_body, Status};
 use crate::app::App;
-use crate::domain::ResumeTask;
 use crate::functions::list_in_progress::Item;
 use crate::functions::outcome::{Failure, Outcome};
-use crate::functions::resume_task;
-use crate::graph::Call;
 use clap::Args;
 use futures::stream::{self, StreamExt};
-use serde_json::{json, Map};
+use serde_json::Map;
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -100,17 +97,16 @@ fn confirmed(what: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-/// One item's resume: the body a queue message would carry, then the functions' resume.
+/// One item's resume: the body a queue message would carry, through the command's own path.
 async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failure> {
     let mut body = Map::new();
-    body.insert("workflowId".into(), json!(item.workflow_id));
-    body.insert("taskId".into(), json!(item.task_id));
-    body.insert(
-        "taskProcessingResultId".into(),
-        json!(item.task_processing_result_id),
+    put(&mut body, "workflowId", Some(&item.workflow_id));
+    put(&mut body, "taskId", Some(&item.task_id));
+    put(
+        &mut body,
+        "taskProcessingResultId",
+        Some(&item.task_processing_result_id),
     );
-    body.insert("operationStatus".into(), json!(status.as_str()));
-    let command = ResumeTask::parse(&body, &app.settings.resume_source)?;
-    let call = Call::new(uuid::Uuid::new_v4().to_string(), app.settings.retry_budget);
-    resume_task::resume(app, &command, &call).await
+    put(&mut body, "operationStatus", Some(status.as_str()));
+    resume_task_body(app, &body).await
 }

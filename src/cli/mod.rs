@@ -200,20 +200,31 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
 
 async fn resume_task_now(app: &App, args: &TaskArgs) -> Result<Outcome, Failure> {
     let mut body = Map::new();
-    put(&mut body, "workflowId", &args.workflow_id);
-    put(&mut body, "taskId", &args.task_id);
+    put(&mut body, "workflowId", args.workflow_id.as_deref());
+    put(&mut body, "taskId", args.task_id.as_deref());
     put(
         &mut body,
         "taskProcessingResultId",
-        &args.task_processing_result_id,
+        args.task_processing_result_id.as_deref(),
     );
-    put(&mut body, "callbackUriPath", &args.callback_uri_path);
-    put(&mut body, "source", &args.source);
-    body.insert(
-        "operationStatus".into(),
-        json!(args.operation_status.as_str()),
+    put(
+        &mut body,
+        "callbackUriPath",
+        args.callback_uri_path.as_deref(),
     );
-    let command = ResumeTask::parse(&body, &app.settings.resume_source).map_err(flag_named)?;
+    put(&mut body, "source", args.source.as_deref());
+    put(
+        &mut body,
+        "operationStatus",
+        Some(args.operation_status.as_str()),
+    );
+    resume_task_body(app, &body).await
+}
+
+/// A task resume from the body a queue message would carry: the functions' own parsing
+/// and resume, for one command or for each item of a bulk resume.
+async fn resume_task_body(app: &App, body: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let command = ResumeTask::parse(body, &app.settings.resume_source).map_err(flag_named)?;
     resume_task::resume(app, &command, &call(app)).await
 }
 
@@ -222,22 +233,26 @@ async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcom
     put(
         &mut body,
         "assignmentRequestId",
-        &args.assignment_request_id,
+        args.assignment_request_id.as_deref(),
     );
-    put(&mut body, "callbackUriPath", &args.callback_uri_path);
-    put(&mut body, "stage", &Some(args.stage.clone()));
+    put(
+        &mut body,
+        "callbackUriPath",
+        args.callback_uri_path.as_deref(),
+    );
+    put(&mut body, "stage", Some(&args.stage));
     put(
         &mut body,
         "customExtensionStageInstanceId",
-        &Some(args.custom_extension_stage_instance_id.clone()),
+        Some(&args.custom_extension_stage_instance_id),
     );
     put(
         &mut body,
         "customExtensionStageInstanceDetail",
-        &args.custom_extension_stage_instance_detail,
+        args.custom_extension_stage_instance_detail.as_deref(),
     );
-    put(&mut body, "state", &args.state);
-    put(&mut body, "source", &args.source);
+    put(&mut body, "state", args.state.as_deref());
+    put(&mut body, "source", args.source.as_deref());
     match AccessCommand::parse(&body, &app.settings.resume_source).map_err(flag_named)? {
         AccessCommand::ConnectionTest => Ok(Outcome::ConnectionTest),
         AccessCommand::Resume(command) => {
@@ -246,7 +261,8 @@ async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcom
     }
 }
 
-fn put(body: &mut Map<String, Value>, field: &str, value: &Option<String>) {
+/// Puts a field in a command body, when it was given.
+fn put(body: &mut Map<String, Value>, field: &str, value: Option<&str>) {
     if let Some(value) = value {
         body.insert(field.to_string(), json!(value));
     }
