@@ -40,9 +40,7 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
     let output = tokio::process::Command::new(binary)
         .args(["resume", "--from-report", "--status", "completed", "--yes"])
         .env_clear()
-        .env("GRAPH_BASE_URL", graph.url())
-        .env("IDENTITY_ENDPOINT", graph.identity_endpoint())
-        .env("IDENTITY_HEADER", "local-dev")
+        .envs(graph.handler_settings())
         .output()
         .await?;
     let ours = started.elapsed();

@@ -112,13 +112,9 @@ pub fn spawn(
     graph: &Running,
     env: &[(&str, &str)],
 ) -> Result<tokio::process::Child> {
-    let (url, identity) = (graph.url(), graph.identity_endpoint());
-    let mut settings = vec![
-        ("GRAPH_BASE_URL", url.as_str()),
-        ("IDENTITY_ENDPOINT", identity.as_str()),
-        ("IDENTITY_HEADER", "local-dev"),
-        ("RUST_LOG", "warn"),
-    ];
+    let emulator = graph.handler_settings();
+    let mut settings: Vec<(&str, &str)> = emulator.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("RUST_LOG", "warn"));
     settings.extend(env.iter().copied());
     let mut command =
         tokio::process::Command::from(host_sim::handler_command(binary, port, settings));

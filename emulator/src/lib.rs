@@ -103,6 +103,19 @@ impl Running {
     pub fn identity_endpoint(&self) -> String {
         format!("{}/msi/token", self.url())
     }
+
+    /// The settings that point resume-handler at this emulator, as Graph and as its managed
+    /// identity: `GRAPH_BASE_URL`, `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
+    pub fn handler_settings(&self) -> [(&'static str, String); 3] {
+        [
+            ("GRAPH_BASE_URL", self.url()),
+            ("IDENTITY_ENDPOINT", self.identity_endpoint()),
+            (
+                "IDENTITY_HEADER",
+                self.emulator.settings.identity_header.clone(),
+            ),
+        ]
+    }
 }
 
 impl Drop for Running {

@@ -83,13 +83,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .await
         .expect("emulator starts");
     let port = host_sim::free_port();
-    let (url, identity) = (graph.url(), graph.identity_endpoint());
-    let mut settings = vec![
-        ("GRAPH_BASE_URL", url.as_str()),
-        ("IDENTITY_ENDPOINT", identity.as_str()),
-        ("IDENTITY_HEADER", "local-dev"),
-        ("GRAPH_RETRY_BUDGET", "5s"),
-    ];
+    let emulator = graph.handler_settings();
+    let mut settings: Vec<(&str, &str)> = emulator.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.push(("GRAPH_RETRY_BUDGET", "5s"));
     settings.extend(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut command = host_sim::handler_command(
         Path::new(env!("CARGO_BIN_EXE_resume-handler")),
