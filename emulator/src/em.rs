@@ -1,9 +1,11 @@
 //! Entitlement Management: access package assignment requests (list, get, with their
-//! `customExtensionCalloutInstances`) and the `resume` action. v1.0 serves
-//! `assignmentRequests`; beta also the legacy `accessPackageAssignmentRequests`.
+//! `customExtensionCalloutInstances`, `$expand=accessPackage,assignment($expand=target)`)
+//! and the `resume` action; assignment policies with their custom extension stage
+//! settings; access packages. v1.0 serves `assignmentRequests`; beta also the legacy
+//! `accessPackageAssignmentRequests`.
 use crate::error::GraphError;
-use crate::model::AssignmentRequest;
-use crate::odata::{select, Filter};
+use crate::model::{AssignmentPolicy, AssignmentRequest, Tenant};
+use crate::odata::{select, select_list, Expand, Filter, Query};
 use crate::server::{unknown_segment, Answer, Call, Outcome};
 use serde_json::{json, Value};
 use warp::http::Method;
@@ -18,6 +20,11 @@ const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequest
 const STAGE_TYPE_PREFIX: &str = "microsoft.graph.accessPackageCustomExtensionStage.";
 
 pub fn route(call: &Call, rest: &[&str]) -> Outcome {
+    match rest {
+        ["assignmentPolicies", rest @ ..] => return policies(call, rest),
+        ["accessPackages", rest @ ..] => return access_packages(call, rest),
+        _ => {}
+    }
     let (collection, rest) = match rest {
         ["assignmentRequests", rest @ ..] => ("assignmentRequests", rest),
         ["accessPackageAssignmentRequests", rest @ ..] if call.is_beta() => {
@@ -31,33 +38,87 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
         ([id], &Method::GET) => {
             let tenant = call.emulator.read();
             let request = find(&tenant.assignment_requests, id)?;
-            Ok(Answer::Json(select(&call.query, request_json(request))))
+            Ok(Answer::Json(expanded_request(
+                &tenant,
+                request,
+                &call.query,
+            )))
         }
         ([id, "resume"], &Method::POST) => resume(call, id),
         ([.., last], _) => Err(unknown_segment(last)),
-        ([], _) => Err(GraphError::new(
-            405,
-            "MethodNotAllowed",
-            "The method is not allowed for this resource.",
-        )),
+        ([], _) => Err(method_not_allowed()),
     }
 }
 
+fn method_not_allowed() -> GraphError {
+    GraphError::new(
+        405,
+        "MethodNotAllowed",
+        "The method is not allowed for this resource.",
+    )
+}
+
 fn list(call: &Call, collection: &str) -> Outcome {
-    let filter = Filter::parse(&call.query, &["id", "state", "status"])?;
+    let allowed: Vec<&str> = call
+        .emulator
+        .settings
+        .request_filters
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let filter = Filter::parse(&call.query, &allowed)?;
     let tenant = call.emulator.read();
     let items = tenant
         .assignment_requests
         .iter()
-        .map(request_json)
-        .filter(|v| filter.matches(v))
-        .map(|v| select(&call.query, v))
+        .map(|r| (r, request_json(r)))
+        .filter(|(r, v)| filter.matches(&with_access_package_id(v.clone(), r)))
+        .map(|(r, _)| expanded_request(&tenant, r, &call.query))
         .collect();
     call.paging(&format!(
         "identityGovernance/entitlementManagement/{collection}"
     ))
     .page(&call.query, items)
     .map(Answer::Json)
+}
+
+/// The request with `accessPackage/id` filled in, for a filter to read.
+fn with_access_package_id(mut value: Value, request: &AssignmentRequest) -> Value {
+    value["accessPackage"] = json!({ "id": request.access_package_id });
+    value
+}
+
+/// A request as `$select` and `$expand` ask: `accessPackage` and
+/// `assignment($expand=target)` are the navigations served.
+fn expanded_request(tenant: &Tenant, request: &AssignmentRequest, query: &Query) -> Value {
+    let expands = Expand::list(query);
+    let mut value = request_json(request);
+    let mut names = Vec::new();
+    if let Some(expand) = Expand::find(&expands, "accessPackage") {
+        let package = tenant
+            .access_packages
+            .iter()
+            .find(|p| p.id == request.access_package_id)
+            .map(|p| json!({ "id": p.id, "displayName": p.display_name }))
+            .unwrap_or(Value::Null);
+        value["accessPackage"] = select(&expand.options, package);
+        names.push("accessPackage");
+    }
+    if let Some(expand) = Expand::find(&expands, "assignment") {
+        let mut assignment = json!({
+            "id": format!("{}-assignment", request.id),
+            "state": if request.state == "delivered" { "delivered" } else { "delivering" },
+        });
+        if Expand::find(&Expand::list(&expand.options), "target").is_some() {
+            assignment["target"] = json!({
+                "objectId": request.target.object_id,
+                "displayName": request.target.display_name,
+            });
+        }
+        value["assignment"] = assignment;
+        names.push("assignment");
+    }
+    select_list(query.get("$select"), &names, value)
 }
 
 fn find<'t>(
@@ -216,4 +277,117 @@ pub fn request_json(request: &AssignmentRequest) -> Value {
         "answers": [],
         "justification": null,
     })
+}
+
+/// `assignmentPolicies` and `assignmentPolicies/{id}`, with
+/// `$expand=accessPackage,customExtensionStageSettings($expand=customExtension)`.
+fn policies(call: &Call, rest: &[&str]) -> Outcome {
+    if call.method != Method::GET {
+        return Err(method_not_allowed());
+    }
+    let tenant = call.emulator.read();
+    match rest {
+        [] => {
+            let filter = Filter::parse(&call.query, &["accessPackage/id", "id"])?;
+            let items = tenant
+                .assignment_policies
+                .iter()
+                .map(|p| policy_json(&tenant, p, &call.query))
+                .filter(|v| filter.matches(v))
+                .collect();
+            call.paging("identityGovernance/entitlementManagement/assignmentPolicies")
+                .page(&call.query, items)
+                .map(Answer::Json)
+        }
+        [id] => tenant
+            .assignment_policies
+            .iter()
+            .find(|p| p.id == *id)
+            .map(|p| Answer::Json(policy_json(&tenant, p, &call.query)))
+            .ok_or_else(|| GraphError::not_found("accessPackageAssignmentPolicy", id)),
+        [.., last] => Err(unknown_segment(last)),
+    }
+}
+
+fn policy_json(tenant: &Tenant, policy: &AssignmentPolicy, query: &Query) -> Value {
+    let expands = Expand::list(query);
+    let mut value = json!({
+        "id": policy.id,
+        "displayName": policy.display_name,
+        "description": null,
+        "allowedTargetScope": "allMemberUsers",
+        "createdDateTime": "2026-01-05T09:00:00Z",
+        "modifiedDateTime": "2026-01-05T09:00:00Z",
+    });
+    let mut names = Vec::new();
+    if Expand::find(&expands, "accessPackage").is_some() {
+        value["accessPackage"] = json!({ "id": policy.access_package_id });
+        names.push("accessPackage");
+    }
+    if let Some(expand) = Expand::find(&expands, "customExtensionStageSettings") {
+        let with_extension =
+            Expand::find(&Expand::list(&expand.options), "customExtension").is_some();
+        value["customExtensionStageSettings"] = policy
+            .custom_extension_stage_settings
+            .iter()
+            .map(|setting| {
+                let mut value = json!({ "id": setting.id, "stage": setting.stage });
+                if with_extension {
+                    value["customExtension"] = tenant
+                        .custom_workflow_extensions
+                        .iter()
+                        .find(|e| e.id == setting.custom_extension_id)
+                        .map(|e| json!({
+                            "@odata.type": "#microsoft.graph.accessPackageAssignmentRequestWorkflowExtension",
+                            "id": e.id,
+                            "displayName": e.display_name,
+                            "endpointConfiguration": {
+                                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                                "logicAppWorkflowName": "access-check",
+                            },
+                            "authenticationConfiguration": {
+                                "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication",
+                            },
+                            "callbackConfiguration": {
+                                "@odata.type": "#microsoft.graph.customExtensionCallbackConfiguration",
+                                "timeoutDuration": e.timeout_duration,
+                            },
+                        }))
+                        .unwrap_or(Value::Null);
+                }
+                value
+            })
+            .collect();
+        names.push("customExtensionStageSettings");
+    }
+    select_list(query.get("$select"), &names, value)
+}
+
+/// `accessPackages` and `accessPackages/{id}`.
+fn access_packages(call: &Call, rest: &[&str]) -> Outcome {
+    if call.method != Method::GET {
+        return Err(method_not_allowed());
+    }
+    let tenant = call.emulator.read();
+    let package_json = |p: &crate::model::AccessPackage| {
+        select(
+            &call.query,
+            json!({ "id": p.id, "displayName": p.display_name, "isHidden": false }),
+        )
+    };
+    match rest {
+        [] => {
+            let items = tenant.access_packages.iter().map(package_json).collect();
+            call.paging("identityGovernance/entitlementManagement/accessPackages")
+                .page(&call.query, items)
+                .map(Answer::Json)
+        }
+        [id] => tenant
+            .access_packages
+            .iter()
+            .find(|p| p.id == *id)
+            .map(|p| Answer::Json(package_json(p)))
+            .ok_or_else(|| GraphError::not_found("accessPackage", id)),
+        [.., last] => Err(unknown_segment(last)),
+    }
 }

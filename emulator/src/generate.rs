@@ -9,7 +9,7 @@
 //! | `customTasks` | of those, "Run a custom task extension" tasks | 1 |
 //! | `users` | users processed per workflow (one run each) | 10 |
 //! | `inProgress` | share of custom-task results still `inProgress` (0 to 1; 1 makes every one resumable) | 0.2 |
-//! | `requests` | EM access package assignment requests (half of them `WaitingForCallback`) | 4 |
+//! | `requests` | EM access package assignment requests (half of them `WaitingForCallback`), over one access package per 25 | 4 |
 //! | `seed` | random seed: the same spec and seed give the same tenant | 1 |
 //!
 //! Example: `workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2` is the largest
@@ -128,6 +128,9 @@ const REGULAR_TASKS: [(&str, &str); 4] = [
 ];
 const TIMEOUTS: [&str; 3] = ["PT1H", "PT30M", "PT3H"];
 const EM_STAGES: [&str; 2] = ["assignmentRequestCreated", "assignmentRequestApproved"];
+/// The callback timeouts of the generated access package custom workflow extensions, one per stage.
+const EM_TIMEOUTS: [&str; 2] = ["P1D", "PT4H"];
+const REQUESTS_PER_PACKAGE: usize = 25;
 
 pub fn generate(spec: &GenerateSpec) -> Tenant {
     let mut rng = SplitMix(spec.seed);
@@ -141,14 +144,72 @@ pub fn generate(spec: &GenerateSpec) -> Tenant {
     let workflows = (0..spec.workflows)
         .map(|w| generate_workflow(spec, w, &extensions, &mut rng))
         .collect();
-    let assignment_requests = (0..spec.requests)
-        .map(|i| generate_request(i, &extensions, &mut rng))
-        .collect();
+    let em = generate_entitlement_management(spec.requests, &mut rng);
     Tenant {
         workflows,
         custom_task_extensions: extensions,
-        assignment_requests,
+        assignment_requests: em.requests,
+        access_packages: em.packages,
+        assignment_policies: em.policies,
+        custom_workflow_extensions: em.extensions,
         settings: None,
+    }
+}
+
+struct EntitlementManagement {
+    packages: Vec<AccessPackage>,
+    policies: Vec<AssignmentPolicy>,
+    extensions: Vec<WorkflowExtension>,
+    requests: Vec<AssignmentRequest>,
+}
+
+/// `requests` assignment requests over one access package per [`REQUESTS_PER_PACKAGE`], each
+/// package with a policy that runs a custom workflow extension at the created and the
+/// approved stage.
+fn generate_entitlement_management(requests: usize, rng: &mut SplitMix) -> EntitlementManagement {
+    let extensions: Vec<WorkflowExtension> = EM_TIMEOUTS
+        .iter()
+        .enumerate()
+        .map(|(i, timeout)| WorkflowExtension {
+            id: rng.guid(),
+            display_name: format!("Access check {}", i + 1),
+            timeout_duration: timeout.to_string(),
+        })
+        .collect();
+    let packages: Vec<AccessPackage> = (0..requests.div_ceil(REQUESTS_PER_PACKAGE))
+        .map(|i| AccessPackage {
+            id: rng.guid(),
+            display_name: format!("Access package {}", i + 1),
+        })
+        .collect();
+    let policies = packages
+        .iter()
+        .map(|package| AssignmentPolicy {
+            id: rng.guid(),
+            display_name: "Employees with a custom check".into(),
+            access_package_id: package.id.clone(),
+            custom_extension_stage_settings: EM_STAGES
+                .iter()
+                .zip(&extensions)
+                .map(|(stage, extension)| StageSetting {
+                    id: rng.guid(),
+                    stage: stage.to_string(),
+                    custom_extension_id: extension.id.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let requests = (0..requests)
+        .map(|i| {
+            let package = &packages[i / REQUESTS_PER_PACKAGE];
+            generate_request(i, package, &extensions, rng)
+        })
+        .collect();
+    EntitlementManagement {
+        packages,
+        policies,
+        extensions,
+        requests,
     }
 }
 
@@ -259,11 +320,14 @@ fn generate_workflow(
 
 fn generate_request(
     index: usize,
-    extensions: &[CustomTaskExtension],
+    package: &AccessPackage,
+    extensions: &[WorkflowExtension],
     rng: &mut SplitMix,
 ) -> AssignmentRequest {
     let waiting = index.is_multiple_of(2);
-    let stage = EM_STAGES[(index / 2) % EM_STAGES.len()];
+    let stage_index = (index / 2) % EM_STAGES.len();
+    // Waiting from 10 minutes to about 5 hours: most fresh, some stale.
+    let created_ago = 600 + (rng.next() % (5 * 3600)) as i64;
     AssignmentRequest {
         id: rng.guid(),
         status: if waiting {
@@ -274,14 +338,16 @@ fn generate_request(
         .into(),
         state: if waiting { "submitted" } else { "delivered" }.into(),
         request_type: "userAdd".into(),
-        created_date_time: Some(clock::ago(600)),
+        created_date_time: Some(clock::ago(created_ago)),
+        access_package_id: package.id.clone(),
+        target: Subject {
+            object_id: rng.guid(),
+            display_name: format!("User {}", index + 1),
+        },
         custom_extension_callout_instances: vec![CalloutInstance {
             id: rng.guid(),
-            custom_extension_id: extensions
-                .first()
-                .map(|e| e.id.clone())
-                .unwrap_or_else(|| rng.guid()),
-            stage: stage.into(),
+            custom_extension_id: extensions[stage_index].id.clone(),
+            stage: EM_STAGES[stage_index].into(),
             status: if waiting {
                 "waitingForCallback"
             } else {

@@ -51,6 +51,11 @@ pub struct Settings {
     pub not_waiting: NotWaiting,
     /// EM stages at which a callback may deny the request (Microsoft's pages disagree; see docs/graph.md).
     pub deny_stages: Vec<String>,
+    /// The properties `$filter` accepts on assignment requests. Graph documents `state`,
+    /// `createdDateTime` and `accessPackage/id`, and says not all properties filter; the
+    /// default also accepts `id` and `status`, and a seed can narrow it to see what a client
+    /// does when Graph refuses one.
+    pub request_filters: Vec<String>,
     /// The root written into `@odata.nextLink` and `@odata.context` (default: the emulator's
     /// own address), for an emulator behind a proxy, or to test what clients do with a
     /// next link to another host.
@@ -81,6 +86,15 @@ impl Default for Settings {
                 "assignmentRequestCreated".into(),
                 "assignmentRequestApproved".into(),
             ],
+            request_filters: [
+                "id",
+                "state",
+                "status",
+                "createdDateTime",
+                "accessPackage/id",
+            ]
+            .map(String::from)
+            .to_vec(),
             public_url: None,
         }
     }

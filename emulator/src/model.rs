@@ -19,8 +19,15 @@
 //!   "customTaskExtensions": [{ "id": "…", "displayName": "…", "timeoutDuration": "PT1H" }],
 //!   "assignmentRequests": [{
 //!     "id": "…", "status": "WaitingForCallback", "state": "submitted", "requestType": "userAdd",
+//!     "createdDateTime": "…", "accessPackageId": "…",
+//!     "target": { "objectId": "…", "displayName": "Ada Lovelace" },
 //!     "customExtensionCalloutInstances": [{ "id": "…", "customExtensionId": "…",
 //!        "stage": "assignmentRequestCreated", "status": "waitingForCallback" }] }],
+//!   "accessPackages": [{ "id": "…", "displayName": "Sales tools" }],
+//!   "assignmentPolicies": [{ "id": "…", "accessPackageId": "…",
+//!     "customExtensionStageSettings": [{ "id": "…", "stage": "assignmentRequestCreated",
+//!                                        "customExtensionId": "…" }] }],
+//!   "customWorkflowExtensions": [{ "id": "…", "displayName": "…", "timeoutDuration": "P1D" }],
 //!   "settings": { "pageSize": 100, "rateLimit": 50, "faults": ["429:times=2,match=/resume"] }
 //! }
 //! ```
@@ -35,6 +42,10 @@ pub struct Tenant {
     pub workflows: Vec<Workflow>,
     pub custom_task_extensions: Vec<CustomTaskExtension>,
     pub assignment_requests: Vec<AssignmentRequest>,
+    pub access_packages: Vec<AccessPackage>,
+    pub assignment_policies: Vec<AssignmentPolicy>,
+    /// Access package custom workflow extensions (in Graph, each belongs to a catalog).
+    pub custom_workflow_extensions: Vec<WorkflowExtension>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<crate::Settings>,
 }
@@ -134,6 +145,9 @@ pub struct AssignmentRequest {
     pub state: String,
     pub request_type: String,
     pub created_date_time: Option<String>,
+    pub access_package_id: String,
+    /// The user the request is for: Graph shows it as the assignment's `target`.
+    pub target: Subject,
     pub custom_extension_callout_instances: Vec<CalloutInstance>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resumes: Vec<serde_json::Value>,
@@ -150,4 +164,46 @@ pub struct CalloutInstance {
     pub status: String,
     pub detail: Option<String>,
     pub external_correlation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Subject {
+    pub object_id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccessPackage {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// An access package assignment policy, with the custom extension it runs at each stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssignmentPolicy {
+    pub id: String,
+    pub display_name: String,
+    pub access_package_id: String,
+    pub custom_extension_stage_settings: Vec<StageSetting>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StageSetting {
+    pub id: String,
+    /// `assignmentRequestCreated`, `assignmentRequestApproved`, …
+    pub stage: String,
+    pub custom_extension_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkflowExtension {
+    pub id: String,
+    pub display_name: String,
+    /// ISO 8601 duration, `PT5M` to `P14D` in Graph.
+    pub timeout_duration: String,
 }

@@ -1,10 +1,11 @@
 //! The slice of OData that these collections support: `$filter` with `eq`/`ne` on a few
-//! properties, `$select`, and server-driven paging with an absolute `@odata.nextLink`.
+//! properties (and `gt`/`ge`/`lt`/`le` on dates), `$select`, `$expand` with nested options,
+//! and server-driven paging with an absolute `@odata.nextLink`.
 use crate::error::GraphError;
 use serde_json::{Map, Value};
 
 /// The query options of one request, decoded (`+` and `%20` both mean a space).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Query {
     pairs: Vec<(String, String)>,
 }
@@ -35,12 +36,41 @@ impl Query {
     }
 }
 
-/// One `property eq|ne 'value'` clause.
+/// One `property eq|ne 'value'` clause, or `property gt|ge|lt|le 2026-01-01T00:00:00Z`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clause {
     pub property: String,
-    pub equal: bool,
+    pub op: Op,
     pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Op {
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "eq" => Op::Eq,
+            "ne" => Op::Ne,
+            "gt" => Op::Gt,
+            "ge" => Op::Ge,
+            "lt" => Op::Lt,
+            "le" => Op::Le,
+            _ => return None,
+        })
+    }
+}
+
+/// An RFC 3339 date, as a `$filter` literal or a property value.
+fn date(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// A conjunction of clauses; an empty filter matches everything.
@@ -62,34 +92,51 @@ impl Filter {
             else {
                 return Err(invalid());
             };
-            let equal = match op {
-                "eq" => true,
-                "ne" => false,
-                _ => return Err(invalid()),
-            };
+            let op = Op::parse(op).ok_or_else(invalid)?;
             if !allowed.contains(&property) {
                 return Err(GraphError::bad_request(format!(
                     "Invalid filter clause: filtering on property '{property}' is not supported."
                 )));
             }
             let value = value.trim();
-            let value = value
-                .strip_prefix('\'')
-                .and_then(|v| v.strip_suffix('\''))
-                .ok_or_else(invalid)?;
+            let value = match op {
+                Op::Eq | Op::Ne => value
+                    .strip_prefix('\'')
+                    .and_then(|v| v.strip_suffix('\''))
+                    .ok_or_else(invalid)?
+                    .replace("''", "'"),
+                // Ordering is for dates, written unquoted as OData writes them.
+                _ => {
+                    date(value).ok_or_else(invalid)?;
+                    value.to_string()
+                }
+            };
             clauses.push(Clause {
                 property: property.to_string(),
-                equal,
-                value: value.replace("''", "'"),
+                op,
+                value,
             });
         }
         Ok(Self(clauses))
     }
 
+    /// Whether `item` passes; a property path such as `accessPackage/id` reads a nested field.
     pub fn matches(&self, item: &Value) -> bool {
         self.0.iter().all(|clause| {
-            let actual = item.get(&clause.property).and_then(Value::as_str);
-            (actual == Some(clause.value.as_str())) == clause.equal
+            let actual = clause
+                .property
+                .split('/')
+                .try_fold(item, |v, name| v.get(name))
+                .and_then(Value::as_str);
+            let ordered = || actual.and_then(date).zip(date(&clause.value));
+            match clause.op {
+                Op::Eq => actual == Some(clause.value.as_str()),
+                Op::Ne => actual != Some(clause.value.as_str()),
+                Op::Gt => ordered().is_some_and(|(a, b)| a > b),
+                Op::Ge => ordered().is_some_and(|(a, b)| a >= b),
+                Op::Lt => ordered().is_some_and(|(a, b)| a < b),
+                Op::Le => ordered().is_some_and(|(a, b)| a <= b),
+            }
         })
     }
 }
@@ -99,19 +146,85 @@ fn split_and(text: &str) -> Vec<&str> {
 }
 
 /// Keeps only the `$select`ed properties (and OData annotations) of each item.
-pub fn select(query: &Query, mut item: Value) -> Value {
-    let Some(list) = query.get("$select") else {
+pub fn select(query: &Query, item: Value) -> Value {
+    select_list(query.get("$select"), &[], item)
+}
+
+/// Keeps the properties `list` names, the annotations and the `expanded` ones (Graph keeps an
+/// expanded navigation whatever `$select` says); all of them without a list.
+pub fn select_list(list: Option<&str>, expanded: &[&str], mut item: Value) -> Value {
+    let Some(list) = list else {
         return item;
     };
     let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
     if let Value::Object(map) = &mut item {
         let kept: Map<String, Value> = std::mem::take(map)
             .into_iter()
-            .filter(|(k, _)| k.starts_with('@') || wanted.contains(&k.as_str()))
+            .filter(|(k, _)| {
+                k.starts_with('@') || wanted.contains(&k.as_str()) || expanded.contains(&k.as_str())
+            })
             .collect();
         *map = kept;
     }
     item
+}
+
+/// One navigation property of `$expand`, with its nested options:
+/// `customExtensionStageSettings($expand=customExtension)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expand {
+    pub name: String,
+    pub options: Query,
+}
+
+impl Expand {
+    /// The items of a `$expand` list (top-level commas only; nested options are `;`-separated).
+    pub fn list(query: &Query) -> Vec<Expand> {
+        let Some(text) = query.get("$expand") else {
+            return Vec::new();
+        };
+        let mut items = Vec::new();
+        let (mut depth, mut start) = (0usize, 0);
+        for (i, c) in text.char_indices().chain([(text.len(), ',')]) {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    items.push(Self::one(text[start..i].trim()));
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.retain(|e| !e.name.is_empty());
+        items
+    }
+
+    fn one(text: &str) -> Self {
+        match text.split_once('(') {
+            Some((name, rest)) => {
+                let inner = rest.strip_suffix(')').unwrap_or(rest);
+                Self {
+                    name: name.trim().to_string(),
+                    options: Query {
+                        pairs: inner
+                            .split(';')
+                            .filter_map(|pair| pair.split_once('='))
+                            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                            .collect(),
+                    },
+                }
+            }
+            None => Self {
+                name: text.to_string(),
+                options: Query::default(),
+            },
+        }
+    }
+
+    pub fn find<'e>(list: &'e [Expand], name: &str) -> Option<&'e Expand> {
+        list.iter().find(|e| e.name == name)
+    }
 }
 
 /// How one collection answer is cut into pages.
@@ -188,6 +301,33 @@ mod tests {
         assert_eq!(err.status.as_u16(), 400);
         let q = Query::parse("$filter=processingStatus gt 'x'");
         assert!(Filter::parse(&q, &["processingStatus"]).is_err());
+    }
+
+    #[test]
+    fn dates_compare_as_dates_and_paths_read_nested_fields() {
+        let q = Query::parse(
+            "$filter=createdDateTime gt 2026-01-01T00:00:00Z and accessPackage/id eq 'p'",
+        );
+        let f = Filter::parse(&q, &["createdDateTime", "accessPackage/id"]).unwrap();
+        let item = |at: &str| json!({"createdDateTime": at, "accessPackage": {"id": "p"}});
+        assert!(f.matches(&item("2026-01-01T00:00:01.5Z")));
+        assert!(!f.matches(&item("2025-12-31T23:59:59+00:00")));
+        assert!(!f.matches(&json!({"createdDateTime": "2026-02-01T00:00:00Z"})));
+        let q = Query::parse("$filter=createdDateTime gt 'yesterday'");
+        assert!(Filter::parse(&q, &["createdDateTime"]).is_err());
+    }
+
+    #[test]
+    fn expand_lists_keep_their_nested_options() {
+        let q = Query::parse(
+            "$expand=accessPackage($select=id,displayName),customExtensionStageSettings($expand=customExtension)",
+        );
+        let list = Expand::list(&q);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].name, "accessPackage");
+        assert_eq!(list[0].options.get("$select"), Some("id,displayName"));
+        assert_eq!(list[1].options.get("$expand"), Some("customExtension"));
+        assert!(Expand::list(&Query::parse("$select=id")).is_empty());
     }
 
     #[test]

@@ -834,3 +834,81 @@ async fn an_identity_fault_refuses_tokens_with_a_secret_in_its_body_and_leaves_g
     let (status, _) = g.get(&format!("v1.0/{LCW}/workflows")).await;
     assert_eq!(status, 200, "an identity fault is not a Graph fault");
 }
+
+#[tokio::test]
+async fn waiting_requests_expand_their_package_and_target_and_policies_their_extensions() {
+    let g = start_tenant("requests=60", Settings::default()).await;
+    let tenant = g.running.tenant();
+    let base = "v1.0/identityGovernance/entitlementManagement";
+    let (status, page) = g
+        .get(&format!(
+            "{base}/assignmentRequests?$filter=status eq 'WaitingForCallback'\
+             &$select=id,createdDateTime,customExtensionCalloutInstances\
+             &$expand=accessPackage($select=id,displayName),assignment($expand=target)"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let items = page["value"].as_array().unwrap();
+    assert_eq!(items.len(), 30);
+    let first = &items[0];
+    let request = tenant
+        .assignment_requests
+        .iter()
+        .find(|r| r.id == first["id"])
+        .unwrap();
+    assert_eq!(
+        keys(first),
+        [
+            "accessPackage",
+            "assignment",
+            "createdDateTime",
+            "customExtensionCalloutInstances",
+            "id"
+        ]
+        .map(String::from)
+        .into()
+    );
+    assert_eq!(
+        first["accessPackage"]["id"],
+        request.access_package_id.as_str()
+    );
+    assert_eq!(
+        first["assignment"]["target"]["objectId"],
+        request.target.object_id.as_str()
+    );
+
+    // Dates order as dates; a property the seed does not allow is refused as Graph refuses it.
+    let (_, recent) = g
+        .get(&format!(
+            "{base}/assignmentRequests?$filter=createdDateTime gt 2000-01-01T00:00:00Z&$select=id"
+        ))
+        .await;
+    assert_eq!(recent["value"].as_array().unwrap().len(), 60);
+    let narrow = Settings {
+        request_filters: vec!["state".into(), "createdDateTime".into()],
+        ..Settings::default()
+    };
+    let strict = start_tenant("requests=2", narrow).await;
+    let (status, refused) = strict
+        .get(&format!(
+            "{base}/assignmentRequests?$filter=status eq 'WaitingForCallback'"
+        ))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+
+    let (status, policies) = g
+        .get(&format!(
+            "{base}/assignmentPolicies?$expand=accessPackage($select=id),customExtensionStageSettings($expand=customExtension)"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let policies = policies["value"].as_array().unwrap();
+    assert_eq!(policies.len(), 3, "one access package per 25 requests");
+    let setting = &policies[0]["customExtensionStageSettings"][0];
+    assert_eq!(setting["stage"], "assignmentRequestCreated");
+    assert_eq!(
+        setting["customExtension"]["callbackConfiguration"]["timeoutDuration"],
+        "P1D"
+    );
+    assert!(policies[0]["accessPackage"]["id"].is_string());
+}
