@@ -55,6 +55,9 @@ param allowedWorkflowIds string = ''
 @description('Comma-separated workflow ids the in-progress report covers; empty for all.')
 param listInProgressWorkflowIds string = ''
 
+@description('The kinds of waiting work the in-progress report covers (LIST_IN_PROGRESS_KINDS): task, accessRequest, or both comma-separated. Empty: both when grantEntitlementManagement is on, else task only (the report would otherwise meet a 403 on every sweep).')
+param listInProgressKinds string = ''
+
 @description('Seconds one queue delivery may spend retrying Graph (GRAPH_RETRY_BUDGET). A delivery that meets an outage holds its message this long before it fails, so it must fit in the 5-minute message lock: at most 240.')
 @minValue(10)
 @maxValue(240)
@@ -288,6 +291,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     RESUME_SOURCE: resumeSource
     STALE_AFTER: staleAfter
     LIST_IN_PROGRESS_SCHEDULE: listInProgressSchedule
+    LIST_IN_PROGRESS_KINDS: !empty(listInProgressKinds)
+      ? listInProgressKinds
+      : (grantEntitlementManagement ? 'task,accessRequest' : 'task')
   }, identitySettings, optionalSettings)
 }
 

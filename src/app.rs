@@ -3,6 +3,7 @@
 use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphFailure};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -12,6 +13,9 @@ pub struct App {
     /// Cancelled when the process is told to stop: waits end at once, so in-flight
     /// invocations answer and the process can drain.
     pub stopping: CancellationToken,
+    /// Graph refused `$filter=status eq …` on assignment requests: the report uses the
+    /// documented filter from then on (see `functions/list_in_progress/access_requests.rs`).
+    status_filter_refused: AtomicBool,
 }
 
 impl App {
@@ -20,6 +24,7 @@ impl App {
             settings,
             graph: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
+            status_filter_refused: AtomicBool::new(false),
         }
     }
 
@@ -45,6 +50,14 @@ impl App {
                 })
             })
             .await
+    }
+
+    pub(crate) fn status_filter_refused(&self) -> bool {
+        self.status_filter_refused.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn refuse_status_filter(&self) {
+        self.status_filter_refused.store(true, Ordering::Relaxed);
     }
 
     /// Waits until `deadline`, or until the process is told to stop.

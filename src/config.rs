@@ -4,7 +4,7 @@
 //!
 //! The environment is injected as an [`Env`], so tests build settings from a list of pairs
 //! instead of mutating the process environment.
-use crate::domain::ResourceId;
+use crate::domain::{Kind, ResourceId};
 use azure_core::credentials::Secret;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -167,6 +167,8 @@ pub struct Settings {
     pub resume_source: String,
     pub allowed_workflow_ids: Option<BTreeSet<ResourceId>>,
     pub list_workflow_ids: Option<Vec<ResourceId>>,
+    /// `LIST_IN_PROGRESS_KINDS`: the kinds of waiting work the report covers.
+    pub list_kinds: BTreeSet<Kind>,
     pub stale_after: Duration,
     pub max_concurrency: usize,
     /// `GRAPH_PROXY`: the only proxy outbound requests use (see [`crate::outbound`]).
@@ -210,6 +212,7 @@ impl Settings {
             allowed_workflow_ids: id_list(env, "ALLOWED_WORKFLOW_IDS")?
                 .map(|ids| ids.into_iter().collect()),
             list_workflow_ids: id_list(env, "LIST_IN_PROGRESS_WORKFLOW_IDS")?,
+            list_kinds: parse_kinds(env)?,
             stale_after: parse_duration(env, "STALE_AFTER", "1h")?,
             max_concurrency: match env.get("GRAPH_MAX_CONCURRENCY") {
                 None => 8,
@@ -237,6 +240,36 @@ impl Settings {
             .push(self.api_version.as_str());
         url
     }
+}
+
+/// `LIST_IN_PROGRESS_KINDS`: `task,accessRequest` (the default), or either alone.
+fn parse_kinds(env: &Env) -> Result<BTreeSet<Kind>, ConfigError> {
+    const SETTING: &str = "LIST_IN_PROGRESS_KINDS";
+    let Some(text) = env.get(SETTING) else {
+        return Ok(Kind::ALL.into_iter().collect());
+    };
+    let kinds = text
+        .split(',')
+        .filter(|word| !word.trim().is_empty())
+        .map(|word| {
+            Kind::parse(word).ok_or_else(|| {
+                invalid(
+                    SETTING,
+                    format!(
+                        "'{}' is not a kind: use task, accessRequest or both, comma-separated",
+                        word.trim()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<BTreeSet<Kind>, _>>()?;
+    if kinds.is_empty() {
+        return Err(invalid(
+            SETTING,
+            "names no kind: use task, accessRequest or both",
+        ));
+    }
+    Ok(kinds)
 }
 
 fn parse_port(env: &Env) -> Result<u16, ConfigError> {
@@ -671,6 +704,17 @@ mod tests {
                 "GRAPH_RETRY_BUDGET",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn the_report_covers_both_kinds_unless_told_otherwise() {
+        assert_eq!(settings(&[]).unwrap().list_kinds, BTreeSet::from(Kind::ALL));
+        let s = settings(&[("LIST_IN_PROGRESS_KINDS", "accessrequest")]).unwrap();
+        assert_eq!(s.list_kinds, BTreeSet::from([Kind::AccessRequest]));
+        for bad in [" , ", "task,requests"] {
+            let e = settings(&[("LIST_IN_PROGRESS_KINDS", bad)]).unwrap_err();
+            assert_eq!(e.setting, "LIST_IN_PROGRESS_KINDS", "{bad}");
         }
     }
 

@@ -162,6 +162,22 @@ impl Emulator {
         found
     }
 
+    /// Every callout that waits for its callback: (request id, callout id, stage).
+    pub fn waiting_callouts(&self) -> Vec<(String, String, String)> {
+        let tenant = self.read();
+        tenant
+            .assignment_requests
+            .iter()
+            .flat_map(|request| {
+                request
+                    .custom_extension_callout_instances
+                    .iter()
+                    .filter(|c| c.status == "waitingForCallback")
+                    .map(|c| (request.id.clone(), c.id.clone(), c.stage.clone()))
+            })
+            .collect()
+    }
+
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         Stats {

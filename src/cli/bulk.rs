@@ -1,9 +1,15 @@
-//! `resume-handler resume --from-report`: after an incident, every waiting result the report
+//! `resume-handler resume --from-report`: after an incident, every waiting item the report
 //! lists (with its filters) resumed one way, after showing what will be done and asking.
-//! Each resume is the functions' own, so a result resumed meanwhile ends `alreadyResumed`.
+//! Each resume is the functions' own, so an item resumed meanwhile ends `alreadyResumed`.
+//!
+//! `--status completed` completes tasks and lets access requests continue; `--status failed`
+//! fails tasks and denies access requests (where the stage allows: Graph refuses the others,
+//! and each refusal is a failed line).
 use super::report::{self, Filters};
-use super::{put, resume_task_body, Status};
+use super::{put, resume_access_body, resume_task_body, Status};
 use crate::app::App;
+use crate::domain::CommandError;
+use crate::domain::Kind;
 use crate::functions::list_in_progress::Item;
 use crate::functions::outcome::{Failure, Outcome};
 use clap::Args;
@@ -14,12 +20,13 @@ use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub(super) struct BulkArgs {
-    /// Resume every task processing result the report lists, after the filters.
+    /// Resume every item the report lists, after the filters.
     #[arg(long)]
     pub(super) from_report: bool,
     #[command(flatten)]
-    filters: Filters,
-    /// How the tasks end (required with --from-report).
+    pub(super) filters: Filters,
+    /// How the work ends (required with --from-report): completed (tasks complete, access
+    /// requests continue) or failed (tasks fail, access requests are denied).
     #[arg(long = "operation-status", visible_alias = "status", value_enum)]
     status: Option<Status>,
     /// Show what would be resumed, and resume nothing.
@@ -42,12 +49,7 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     println!("{}", report::table(&report));
-    let what = format!(
-        "{} task processing result{} as {}",
-        report.items.len(),
-        if report.items.len() == 1 { "" } else { "s" },
-        status.as_str()
-    );
+    let what = describe(&report.items, status);
     if args.dry_run {
         println!("dry run: would resume {what}; nothing was resumed");
         return ExitCode::SUCCESS;
@@ -62,10 +64,16 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
         .buffer_unordered(width);
     let (mut resumed, mut already, mut failed) = (0, 0, 0);
     while let Some((item, result)) = done.next().await {
-        let what = format!(
-            "{} / {} / {}",
-            item.workflow_id, item.task_id, item.task_processing_result_id
-        );
+        let what = match item {
+            Item::Task(t) => format!(
+                "{} / {} / {}",
+                t.workflow_id, t.task_id, t.task_processing_result_id
+            ),
+            Item::AccessRequest(r) => format!(
+                "{} / {}",
+                r.assignment_request_id, r.custom_extension_stage_instance_id
+            ),
+        };
         match result {
             Ok(outcome) => {
                 match outcome {
@@ -97,16 +105,127 @@ fn confirmed(what: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
+/// "3 task processing results as failed and 2 access package requests denied".
+fn describe(items: &[Item], status: Status) -> String {
+    let count = |kind| items.iter().filter(|i| i.kind() == kind).count();
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let tasks = count(Kind::Task);
+    let requests = count(Kind::AccessRequest);
+    let tasks = (tasks > 0).then(|| {
+        format!(
+            "{} as {}",
+            plural(tasks, "task processing result"),
+            status.as_str()
+        )
+    });
+    let requests = (requests > 0).then(|| {
+        let how = match status {
+            Status::Completed => "to continue",
+            Status::Failed => "denied",
+        };
+        format!("{} {how}", plural(requests, "access package request"))
+    });
+    [tasks, requests]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 /// One item's resume: the body a queue message would carry, through the command's own path.
 async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failure> {
     let mut body = Map::new();
-    put(&mut body, "workflowId", Some(&item.workflow_id));
-    put(&mut body, "taskId", Some(&item.task_id));
-    put(
-        &mut body,
-        "taskProcessingResultId",
-        Some(&item.task_processing_result_id),
-    );
-    put(&mut body, "operationStatus", Some(status.as_str()));
-    resume_task_body(app, &body).await
+    match item {
+        Item::Task(t) => {
+            put(&mut body, "workflowId", Some(&t.workflow_id));
+            put(&mut body, "taskId", Some(&t.task_id));
+            put(
+                &mut body,
+                "taskProcessingResultId",
+                Some(&t.task_processing_result_id),
+            );
+            put(&mut body, "operationStatus", Some(status.as_str()));
+            resume_task_body(app, &body).await
+        }
+        Item::AccessRequest(r) => {
+            // A stage is required, and only the access package's policies tell it.
+            let stage = r.stage.as_deref().ok_or_else(|| {
+                Failure::Invalid(CommandError::invalid(
+                    "--stage",
+                    "the stage of this callout is unknown (its access package's policies could not be read, or run the extension at more than one stage): resume it with `resume-handler resume access-request --stage …`",
+                ))
+            })?;
+            put(
+                &mut body,
+                "assignmentRequestId",
+                Some(&r.assignment_request_id),
+            );
+            put(&mut body, "stage", Some(stage));
+            put(
+                &mut body,
+                "customExtensionStageInstanceId",
+                Some(&r.custom_extension_stage_instance_id),
+            );
+            if let Status::Failed = status {
+                put(&mut body, "state", Some("denied"));
+            }
+            resume_access_body(app, &body).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::list_in_progress::{AccessRequestItem, TaskItem, Waiting};
+
+    fn waiting() -> Waiting {
+        Waiting {
+            started_date_time: None,
+            age_seconds: None,
+            deadline: None,
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn the_question_says_what_happens_to_each_kind() {
+        let task = Item::Task(TaskItem {
+            workflow_id: "w".into(),
+            workflow_name: String::new(),
+            task_id: "t".into(),
+            task_name: String::new(),
+            task_processing_result_id: "r".into(),
+            subject_id: None,
+            waiting: waiting(),
+        });
+        let request = Item::AccessRequest(AccessRequestItem {
+            assignment_request_id: "q".into(),
+            access_package_id: None,
+            access_package_name: None,
+            stage: None,
+            custom_extension_stage_instance_id: "c".into(),
+            custom_extension_id: None,
+            target_id: None,
+            target_name: None,
+            request_state: None,
+            request_created_date_time: None,
+            waiting: waiting(),
+        });
+        assert_eq!(
+            describe(
+                &[task.clone(), task.clone(), request.clone()],
+                Status::Failed
+            ),
+            "2 task processing results as failed and 1 access package request denied"
+        );
+        assert_eq!(
+            describe(&[request], Status::Completed),
+            "1 access package request to continue"
+        );
+        assert_eq!(
+            describe(&[task], Status::Completed),
+            "1 task processing result as completed"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 //! (README, *Operator commands*); only the way it is reported differs.
 use crate::app::App;
 use crate::config::{Env, Settings};
-use crate::domain::{AccessCommand, CommandError, ResumeTask};
+use crate::domain::{AccessCommand, CommandError, Kind, ResumeTask};
 use crate::functions::outcome::{Failure, Outcome};
 use crate::functions::{resume_access_request, resume_task};
 use crate::graph::Call;
@@ -39,14 +39,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List the Lifecycle Workflows task processing results waiting for a custom task
-    /// extension callback, with how long each has waited and its deadline.
+    /// List the work waiting for a custom extension's callback: Lifecycle Workflows task
+    /// processing results and Entitlement Management access package requests, with how long
+    /// each has waited and its deadline.
     ///
     /// A table on a terminal; JSON (the InProgress function's body) with --json or when
     /// stdout is piped. Exits 1 when part of the sweep failed (the failures are on stderr).
     #[command(verbatim_doc_comment)]
     Report(report::ReportArgs),
-    /// Resume one paused task or access package request now, or every task the report
+    /// Resume one paused task or access package request now, or every item the report
     /// lists (--from-report).
     ///
     /// After an incident, for example:
@@ -56,6 +57,16 @@ enum Command {
     /// time, prints a line per result and a summary, and exits 1 if any failed.
     #[command(verbatim_doc_comment)]
     Resume(ResumeCommand),
+}
+
+impl Command {
+    /// The one kind of work the report is asked for (`--kind`), if any.
+    fn kind(&self) -> Option<Kind> {
+        match self {
+            Command::Report(args) => args.filters.kind(),
+            Command::Resume(resume) => resume.bulk.filters.kind(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -172,13 +183,17 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let settings = match Settings::for_operator(&Env::from_process()) {
+    let mut settings = match Settings::for_operator(&Env::from_process()) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("resume-handler: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
+    // `--kind` sweeps that kind only.
+    if let Some(kind) = cli.command.kind() {
+        settings.list_kinds = [kind].into();
+    }
     let app = App::new(settings);
     let resume = match cli.command {
         Command::Report(args) => return report::run(&app, &args).await,
@@ -253,7 +268,13 @@ async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcom
     );
     put(&mut body, "state", args.state.as_deref());
     put(&mut body, "source", args.source.as_deref());
-    match AccessCommand::parse(&body, &app.settings.resume_source).map_err(flag_named)? {
+    resume_access_body(app, &body).await
+}
+
+/// An access request resume from the body a queue message would carry, as
+/// [`resume_task_body`] is for tasks.
+async fn resume_access_body(app: &App, body: &Map<String, Value>) -> Result<Outcome, Failure> {
+    match AccessCommand::parse(body, &app.settings.resume_source).map_err(flag_named)? {
         AccessCommand::ConnectionTest => Ok(Outcome::ConnectionTest),
         AccessCommand::Resume(command) => {
             resume_access_request::resume(app, &command, &call(app)).await

@@ -2,9 +2,10 @@
 //! terminal: a table for a person, JSON for a script (or when asked), and progress on
 //! stderr while a large tenant is swept.
 use crate::app::App;
+use crate::domain::Kind;
 use crate::functions::list_in_progress::{self, Item, Report};
 use crate::graph::Call;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};
 use indicatif::ProgressBar;
 use std::io::IsTerminal;
@@ -14,31 +15,53 @@ use std::time::Duration;
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
     #[command(flatten)]
-    filters: Filters,
+    pub(super) filters: Filters,
     /// Print JSON, the same object as the InProgress function's body (the default when
     /// stdout is not a terminal).
     #[arg(long)]
     json: bool,
 }
 
-/// Which waiting results a report keeps.
+/// Which waiting items a report keeps.
 #[derive(Debug, Args)]
 pub(super) struct Filters {
-    /// Only the results older than STALE_AFTER (default 1h).
+    /// Only the items older than STALE_AFTER (default 1h).
     #[arg(long)]
     stale: bool,
-    /// Only the results waiting longer than this (45s, 90m, 2h30m).
+    /// Only the items waiting longer than this (45s, 90m, 2h30m).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     older_than: Option<Duration>,
+    /// Only this kind of work (and only it is swept).
+    #[arg(long, value_enum)]
+    kind: Option<KindArg>,
+}
+
+/// `--kind`: the kinds as a person types them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    /// Lifecycle Workflows task processing results.
+    Task,
+    /// Entitlement Management access package assignment requests.
+    AccessRequest,
 }
 
 impl Filters {
+    /// The one kind asked for, if any.
+    pub(super) fn kind(&self) -> Option<Kind> {
+        self.kind.map(|k| match k {
+            KindArg::Task => Kind::Task,
+            KindArg::AccessRequest => Kind::AccessRequest,
+        })
+    }
+
     /// Whether an item passes the filters.
     pub(super) fn keeps(&self, item: &Item) -> bool {
-        (!self.stale || item.stale)
+        let waiting = item.waiting();
+        self.kind().is_none_or(|k| k == item.kind())
+            && (!self.stale || waiting.stale)
             && self
                 .older_than
-                .is_none_or(|d| item.age_seconds.is_some_and(|age| age > d.as_secs()))
+                .is_none_or(|d| waiting.age_seconds.is_some_and(|age| age > d.as_secs()))
     }
 }
 
@@ -52,7 +75,8 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     );
     // Drawn on stderr only when it is a terminal: a script reading stdout sees none of it.
     let progress = ProgressBar::new_spinner();
-    progress.set_message("sweeping Lifecycle Workflows");
+    let swept = sweeping(app);
+    progress.set_message(format!("sweeping {swept}"));
     progress.enable_steady_tick(Duration::from_millis(120));
     let report = {
         let sweep = list_in_progress::sweep(app, &call);
@@ -61,7 +85,7 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
             tokio::select! {
                 report = &mut sweep => break report,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => progress.set_message(
-                    format!("sweeping Lifecycle Workflows: {} Graph calls", call.graph_requests())
+                    format!("sweeping {swept}: {} Graph calls", call.graph_requests())
                 ),
             }
         }
@@ -70,11 +94,24 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     filtered(report, filters)
 }
 
+/// What the sweep covers, in words.
+fn sweeping(app: &App) -> &'static str {
+    let kinds = &app.settings.list_kinds;
+    match (
+        kinds.contains(&Kind::Task),
+        kinds.contains(&Kind::AccessRequest),
+    ) {
+        (true, true) => "Lifecycle Workflows and Entitlement Management",
+        (false, true) => "Entitlement Management",
+        _ => "Lifecycle Workflows",
+    }
+}
+
 /// The report with only the items `filters` keeps; its counts are of those items.
 fn filtered(mut report: Report, filters: &Filters) -> Report {
     report.items.retain(|item| filters.keeps(item));
     report.count = report.items.len();
-    report.stale_count = report.items.iter().filter(|i| i.stale).count();
+    report.stale_count = report.items.iter().filter(|i| i.waiting().stale).count();
     report
 }
 
@@ -111,40 +148,60 @@ pub(super) fn summarize(report: &Report) {
         },
     );
     for error in &report.errors {
+        let part = match (error.kind, error.workflow_id.as_deref()) {
+            (_, Some(workflow)) => workflow,
+            (Kind::Task, None) => "workflows",
+            (Kind::AccessRequest, None) => "access package requests",
+        };
         eprintln!(
-            "  {}: {} {} ({})",
-            error.workflow_id.as_deref().unwrap_or("workflows"),
-            error.status,
-            error.code,
-            error.message
+            "  {part}: {} {} ({})",
+            error.status, error.code, error.message
         );
     }
 }
 
-/// The waiting results as a table, oldest first.
+/// The waiting items as a table, oldest first: a row each, whatever its kind.
 pub(super) fn table(report: &Report) -> String {
     let mut table = Table::new();
     table
         .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header([
-            "workflow",
-            "task",
-            "task processing result",
-            "subject",
+            "kind",
+            "workflow / access package",
+            "task / stage",
+            "id",
+            "subject / target",
             "waiting",
             "deadline",
             "stale",
         ]);
     for item in &report.items {
+        let (place, step, who) = match item {
+            Item::Task(t) => (
+                t.workflow_name.clone(),
+                t.task_name.clone(),
+                t.subject_id.clone(),
+            ),
+            Item::AccessRequest(r) => (
+                r.access_package_name
+                    .clone()
+                    .or_else(|| r.access_package_id.clone())
+                    .unwrap_or_default(),
+                r.stage.clone().unwrap_or_else(|| "(unknown)".into()),
+                r.target_name.clone().or_else(|| r.target_id.clone()),
+            ),
+        };
+        let waiting = item.waiting();
         table.add_row([
-            item.workflow_name.clone(),
-            item.task_name.clone(),
-            item.task_processing_result_id.clone(),
-            item.subject_id.clone().unwrap_or_default(),
-            item.age_seconds.map(age).unwrap_or_default(),
-            item.deadline.clone().unwrap_or_default(),
-            if item.stale { "stale" } else { "" }.to_string(),
+            item.kind().as_str().to_string(),
+            place,
+            step,
+            item.id().to_string(),
+            who.unwrap_or_default(),
+            waiting.age_seconds.map(age).unwrap_or_default(),
+            waiting.deadline.clone().unwrap_or_default(),
+            if waiting.stale { "stale" } else { "" }.to_string(),
         ]);
     }
     table.to_string()
@@ -163,20 +220,43 @@ fn age(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::functions::list_in_progress::{AccessRequestItem, TaskItem, Waiting};
+
+    fn waiting(age_seconds: Option<u64>, stale: bool) -> Waiting {
+        Waiting {
+            started_date_time: None,
+            age_seconds,
+            deadline: None,
+            stale,
+        }
+    }
 
     fn item(age_seconds: Option<u64>, stale: bool) -> Item {
-        Item {
+        Item::Task(TaskItem {
             workflow_id: "wf".into(),
             workflow_name: "Onboarding".into(),
             task_id: "t".into(),
             task_name: "Provision".into(),
             task_processing_result_id: "r".into(),
             subject_id: Some("u".into()),
-            started_date_time: None,
-            age_seconds,
-            deadline: None,
-            stale,
-        }
+            waiting: waiting(age_seconds, stale),
+        })
+    }
+
+    fn request(age_seconds: Option<u64>, stale: bool) -> Item {
+        Item::AccessRequest(AccessRequestItem {
+            assignment_request_id: "req".into(),
+            access_package_id: Some("ap".into()),
+            access_package_name: Some("Sales tools".into()),
+            stage: None,
+            custom_extension_stage_instance_id: "callout".into(),
+            custom_extension_id: None,
+            target_id: Some("user".into()),
+            target_name: None,
+            request_state: Some("submitted".into()),
+            request_created_date_time: None,
+            waiting: waiting(age_seconds, stale),
+        })
     }
 
     #[test]
@@ -188,7 +268,11 @@ mod tests {
 
     #[test]
     fn filters_keep_stale_or_older_items_only() {
-        let args = |stale, older_than| Filters { stale, older_than };
+        let args = |stale, older_than| Filters {
+            stale,
+            older_than,
+            kind: None,
+        };
         let (young, old) = (item(Some(60), false), item(Some(7_200), true));
         assert!(args(false, None).keeps(&young));
         assert!(!args(true, None).keeps(&young) && args(true, None).keeps(&old));
@@ -201,6 +285,19 @@ mod tests {
     }
 
     #[test]
+    fn the_kind_filter_keeps_one_kind() {
+        let only = |kind| Filters {
+            stale: false,
+            older_than: None,
+            kind: Some(kind),
+        };
+        let (task, request) = (item(None, false), request(None, false));
+        assert!(only(KindArg::Task).keeps(&task) && !only(KindArg::Task).keeps(&request));
+        assert!(only(KindArg::AccessRequest).keeps(&request));
+        assert!(!only(KindArg::AccessRequest).keeps(&task));
+    }
+
+    #[test]
     fn the_table_has_a_row_per_item() {
         let report = Report {
             count: 1,
@@ -208,7 +305,7 @@ mod tests {
             partial: false,
             graph_calls: 3,
             duration_ms: 10,
-            items: vec![item(Some(5_400), true)],
+            items: vec![item(Some(5_400), true), request(None, false)],
             errors: vec![],
         };
         let table = table(&report);
@@ -216,5 +313,7 @@ mod tests {
             table.contains("Onboarding") && table.contains("1h 30m") && table.contains("stale")
         );
         assert_eq!(table.lines().filter(|l| l.contains("Provision")).count(), 1);
+        let row = table.lines().find(|l| l.contains("Sales tools")).unwrap();
+        assert!(row.contains("accessRequest") && row.contains("(unknown)") && row.contains("user"));
     }
 }

@@ -4,11 +4,13 @@
 mod access_request;
 mod error;
 mod id;
+mod kind;
 mod task;
 
 pub use access_request::{AccessCommand, ResumeAccessRequest};
 pub use error::CommandError;
 pub use id::ResourceId;
+pub use kind::Kind;
 pub use task::{OperationStatus, ResumeTask};
 
 use serde_json::{Map, Value};

@@ -202,22 +202,45 @@ async fn list(
         tracing::warn!("{line}");
     }
     let mut response = InvocationResponse::ok().with_log(line);
-    for item in report.items.iter().filter(|i| i.stale) {
-        response = response.with_log(format!(
-            "stale: workflowId={} taskId={} taskProcessingResultId={} subjectId={} ageSeconds={} deadline={}",
-            escape(&item.workflow_id),
-            escape(&item.task_id),
-            escape(&item.task_processing_result_id),
-            escape(item.subject_id.as_deref().unwrap_or("-")),
-            item.age_seconds.unwrap_or(0),
-            item.deadline.as_deref().unwrap_or("-"),
-        ));
+    for item in report.items.iter().filter(|i| i.waiting().stale) {
+        response = response.with_log(stale_line(item));
     }
     let report = serde_json::to_value(&report).expect("report serializes");
     match trigger {
         Trigger::Http => response.with_http(HttpOutput::json(200, report)),
         Trigger::Queue | Trigger::Timer => response.with_return_value(report),
     }
+}
+
+/// The log line for a stale item (README, *ListInProgress and InProgress*).
+fn stale_line(item: &list_in_progress::Item) -> String {
+    use list_in_progress::Item;
+    fn or_dash(value: Option<&str>) -> std::borrow::Cow<'_, str> {
+        escape(value.unwrap_or("-"))
+    }
+    let waiting = item.waiting();
+    let what = match item {
+        Item::Task(t) => format!(
+            "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
+            escape(&t.workflow_id),
+            escape(&t.task_id),
+            escape(&t.task_processing_result_id),
+            or_dash(t.subject_id.as_deref()),
+        ),
+        Item::AccessRequest(r) => format!(
+            "kind=accessRequest assignmentRequestId={} accessPackageId={} stage={} customExtensionStageInstanceId={} targetId={}",
+            escape(&r.assignment_request_id),
+            or_dash(r.access_package_id.as_deref()),
+            or_dash(r.stage.as_deref()),
+            escape(&r.custom_extension_stage_instance_id),
+            or_dash(r.target_id.as_deref()),
+        ),
+    };
+    format!(
+        "stale: {what} ageSeconds={} deadline={}",
+        waiting.age_seconds.unwrap_or(0),
+        or_dash(waiting.deadline.as_deref()),
+    )
 }
 
 /// The one place where an outcome or a failure becomes the host's answer, shaped by the

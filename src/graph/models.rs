@@ -92,14 +92,6 @@ pub struct Subject {
     pub id: Option<String>,
 }
 
-/// A custom task extension, for its callback timeout.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomTaskExtension {
-    #[serde(default)]
-    pub callback_configuration: Option<CallbackConfiguration>,
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackConfiguration {
@@ -110,19 +102,6 @@ pub struct CallbackConfiguration {
 /// The longest callback timeout believed: Entitlement Management allows 14 days, Lifecycle
 /// Workflows 3 hours; anything longer is malformed.
 pub const MAX_CALLBACK_TIMEOUT: Duration = Duration::from_secs(366 * 86_400);
-
-impl CustomTaskExtension {
-    /// `callbackConfiguration.timeoutDuration` (ISO 8601, such as `PT1H`), when it is a
-    /// positive duration no longer than [`MAX_CALLBACK_TIMEOUT`].
-    pub fn callback_timeout(&self) -> Option<Duration> {
-        let text = self
-            .callback_configuration
-            .as_ref()?
-            .timeout_duration
-            .as_deref()?;
-        iso8601_duration(text)
-    }
-}
 
 /// An ISO 8601 duration (`PT5M`, `P1DT2H`), parsed by speedate; the time-of-day form
 /// speedate also reads (`01:00:00`), a negative or an absurd duration are `None`.
@@ -136,23 +115,133 @@ pub fn iso8601_duration(text: &str) -> Option<Duration> {
         .filter(|d| !d.is_zero() && *d <= MAX_CALLBACK_TIMEOUT)
 }
 
-/// An access package assignment request, for its callout instances.
+/// An access package assignment request, with its callout instances and (when expanded) its
+/// access package and its assignment's target.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssignmentRequest {
     #[serde(default, deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub state: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_date_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub access_package: Option<Named>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub assignment: Option<Assignment>,
     #[serde(default, deserialize_with = "lenient_list")]
     pub custom_extension_callout_instances: Vec<CalloutInstance>,
 }
 
-/// `customExtensionCalloutInstance`: which callout, and whether its callback came.
+/// An object Graph names: an access package, a user.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Named {
+    #[serde(default, deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub display_name: Option<String>,
+}
+
+/// A request's access package assignment, for its target.
 #[derive(Debug, Clone, Deserialize)]
+pub struct Assignment {
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub target: Option<AccessPackageSubject>,
+}
+
+/// `accessPackageSubject`: who the assignment is for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessPackageSubject {
+    #[serde(default, deserialize_with = "lenient")]
+    pub object_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub display_name: Option<String>,
+}
+
+/// `customExtensionCalloutInstance`: which callout, of which extension, and whether its
+/// callback came. Graph gives it no stage and no time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CalloutInstance {
     #[serde(default, deserialize_with = "lenient")]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
+    pub custom_extension_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
+}
+
+/// An access package assignment policy: which custom extension runs at which stage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssignmentPolicy {
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub access_package: Option<Named>,
+    /// Some answers carry the package as a plain id (Microsoft's own example does).
+    #[serde(default, deserialize_with = "lenient")]
+    pub access_package_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub custom_extension_stage_settings: Vec<StageSetting>,
+}
+
+impl AssignmentPolicy {
+    pub fn package_id(&self) -> Option<&str> {
+        self.access_package
+            .as_ref()
+            .and_then(|p| p.id.as_deref())
+            .or(self.access_package_id.as_deref())
+    }
+}
+
+/// `customExtensionStageSetting`: a stage and the extension it calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageSetting {
+    #[serde(default, deserialize_with = "lenient")]
+    pub stage: Option<String>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub custom_extension: Option<CustomExtension>,
+}
+
+/// A custom extension (a task extension in Lifecycle Workflows, a workflow extension in
+/// Entitlement Management), for its id and callback timeout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomExtension {
+    #[serde(default, deserialize_with = "lenient")]
+    pub id: Option<String>,
+    #[serde(default, deserialize_with = "lenient_object")]
+    pub callback_configuration: Option<CallbackConfiguration>,
+}
+
+impl CustomExtension {
+    /// `callbackConfiguration.timeoutDuration` (ISO 8601, such as `PT1H`), when it is a
+    /// positive duration no longer than [`MAX_CALLBACK_TIMEOUT`].
+    pub fn callback_timeout(&self) -> Option<Duration> {
+        let text = self
+            .callback_configuration
+            .as_ref()?
+            .timeout_duration
+            .as_deref()?;
+        iso8601_duration(text)
+    }
+}
+
+/// An object field, or `None` when it is missing, null or of another shape.
+fn lenient_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match Value::deserialize(deserializer)? {
+        value @ Value::Object(_) => serde_json::from_value(value).ok(),
+        _ => None,
+    })
 }
 
 /// A string field, or `None` when it is missing, null or not a string.

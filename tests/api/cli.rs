@@ -168,7 +168,10 @@ async fn help_teaches_the_commands_and_a_mistake_in_them_exits_2() {
 #[tokio::test]
 async fn the_report_piped_is_the_in_progress_json_and_filters_keep_what_they_say() {
     let graph = emulator().await;
-    let waiting = graph.task_results_with_status("inProgress").len();
+    let tasks = graph.task_results_with_status("inProgress").len();
+    let requests = graph.waiting_callouts().len();
+    assert!(tasks > 0 && requests > 0);
+    let waiting = tasks + requests;
     let (code, stdout, stderr) = run(&graph, &["report"]).await;
     assert_eq!(code, Some(0), "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("piped: JSON");
@@ -187,6 +190,20 @@ async fn the_report_piped_is_the_in_progress_json_and_filters_keep_what_they_say
     assert!(items.iter().all(|i| i["stale"] == true));
     assert_eq!(stale["count"], items.len());
     assert_eq!(stale["count"], report["staleCount"]);
+
+    for (kind, name, count) in [
+        ("task", "task", tasks),
+        ("access-request", "accessRequest", requests),
+    ] {
+        let (_, stdout, _) = run(&graph, &["report", "--kind", kind]).await;
+        let only: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(only["count"], count, "{kind}");
+        assert!(only["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["kind"] == name));
+    }
 }
 
 #[tokio::test]
@@ -236,25 +253,30 @@ async fn a_bulk_resume_asks_first_and_a_no_resumes_nothing() {
 }
 
 #[tokio::test]
-async fn a_bulk_resume_resumes_every_listed_result_once_and_a_second_run_finds_nothing() {
+async fn a_bulk_resume_resumes_every_listed_item_once_and_a_second_run_finds_nothing() {
     let graph = emulator().await;
-    let waiting = graph.task_results_with_status("inProgress");
+    let waiting =
+        graph.task_results_with_status("inProgress").len() + graph.waiting_callouts().len();
     let args = ["resume", "--from-report", "--status", "completed"];
     let (code, stdout, stderr) = run_answering(&graph, &args, "y\n").await;
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stdout.contains(&format!(
-            "{} resumed, 0 already resumed, 0 failed",
-            waiting.len()
-        )),
+        stdout.contains(&format!("{waiting} resumed, 0 already resumed, 0 failed")),
         "{stdout}"
     );
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("resumed ")).count(),
-        waiting.len()
+        waiting
     );
-    assert_eq!(graph.stats().resumes_applied as usize, waiting.len());
+    assert_eq!(graph.stats().resumes_applied as usize, waiting);
     assert!(graph.task_results_with_status("inProgress").is_empty());
+    assert!(graph.waiting_callouts().is_empty());
+    // Completed: the requests continue rather than being denied.
+    assert!(graph
+        .tenant()
+        .assignment_requests
+        .iter()
+        .all(|r| r.status != "Denied"));
 
     let (code, stdout, _) = run(
         &graph,
@@ -269,6 +291,7 @@ async fn a_bulk_resume_resumes_every_listed_result_once_and_a_second_run_finds_n
 async fn a_bulk_resume_with_failures_says_which_and_exits_1() {
     let graph = emulator().await;
     let waiting = graph.task_results_with_status("inProgress");
+    let requests = graph.waiting_callouts().len();
     let failing = &waiting[0].2;
     graph
         .add_fault(&format!(
@@ -281,10 +304,18 @@ async fn a_bulk_resume_with_failures_says_which_and_exits_1() {
     assert!(
         stdout.contains(&format!(
             "{} resumed, 0 already resumed, 1 failed",
-            waiting.len() - 1
+            waiting.len() + requests - 1
         )),
         "{stdout}"
     );
+    // Failed: the requests are denied.
+    let denied = graph
+        .tenant()
+        .assignment_requests
+        .iter()
+        .filter(|r| r.status == "Denied")
+        .count();
+    assert_eq!(denied, requests);
     assert!(
         stdout
             .lines()
@@ -302,4 +333,47 @@ async fn resume_without_a_kind_or_a_report_says_what_it_needs() {
     let (code, _, stderr) = run(&graph, &["resume", "--from-report"]).await;
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--status"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_bulk_resume_of_requests_whose_stage_is_unknown_resumes_none_and_says_how() {
+    let graph = emulator().await;
+    let requests = graph.waiting_callouts().len();
+    let tasks = graph.task_results_with_status("inProgress").len();
+    graph.add_fault("404:match=/assignmentPolicies").unwrap();
+    let args = [
+        "resume",
+        "--from-report",
+        "--kind",
+        "access-request",
+        "--status",
+        "completed",
+        "--yes",
+    ];
+    let (code, stdout, stderr) = run(&graph, &args).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stdout.contains(&format!("0 resumed, 0 already resumed, {requests} failed")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("resume-handler resume access-request --stage"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("access package requests: 404"), "{stderr}");
+    assert_eq!(graph.stats().resumes_applied, 0);
+    assert_eq!(
+        graph.task_results_with_status("inProgress").len(),
+        tasks,
+        "--kind access-request leaves the tasks alone"
+    );
+    assert_eq!(
+        graph
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/lifecycleWorkflows"))
+            .count(),
+        0,
+        "and does not sweep them"
+    );
 }

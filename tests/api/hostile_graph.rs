@@ -204,7 +204,12 @@ async fn an_outage_across_deliveries_ends_in_exactly_one_resume_and_no_dead_lett
 
 #[tokio::test]
 async fn a_next_link_back_to_its_own_page_ends_that_listing_with_an_error() {
-    let app = spawn_app_with(Options::default().page_size(1)).await;
+    let app = spawn_app_with(
+        Options::default()
+            .page_size(1)
+            .env("LIST_IN_PROGRESS_KINDS", "task"),
+    )
+    .await;
     app.graph.add_fault("self-link").unwrap();
     let (status, answer) = within(app.timer()).await;
     assert_eq!(status, 200);
@@ -283,7 +288,7 @@ async fn a_callback_timeout_beyond_reason_leaves_that_deadline_empty_and_the_rep
     let items = report["items"].as_array().unwrap();
     assert!(!items.is_empty());
     assert_eq!(report["count"], items.len());
-    for item in items {
+    for item in items.iter().filter(|i| i["kind"] == "task") {
         assert!(item["deadline"].is_null(), "{item}");
         assert!(
             item["ageSeconds"].is_u64(),

@@ -12,8 +12,18 @@ fn expected(app: &TestApp) -> BTreeMap<String, (String, String)> {
         .collect()
 }
 
+/// The report's items of one kind.
+fn of_kind<'r>(report: &'r Value, kind: &str) -> Vec<&'r Value> {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == kind)
+        .collect()
+}
+
 fn reported(report: &Value) -> BTreeMap<String, (String, String)> {
-    let items = report["items"].as_array().unwrap();
+    let items = of_kind(report, "task");
     let map: BTreeMap<_, _> = items
         .iter()
         .map(|i| {
@@ -42,7 +52,10 @@ async fn the_timer_reports_every_waiting_custom_task_result_across_pages() {
     assert_eq!(status, 200);
     let report = &answer["ReturnValue"];
     assert_eq!(reported(report), expected(&app));
-    assert_eq!(report["count"], expected(&app).len());
+    assert_eq!(
+        report["count"],
+        expected(&app).len() + app.graph.waiting_callouts().len()
+    );
     assert_eq!(report["partial"], false);
     assert_eq!(report["errors"], serde_json::json!([]));
     assert!(report["graphCalls"].as_u64().unwrap() > 1 + 4);
@@ -57,8 +70,9 @@ async fn the_timer_reports_every_waiting_custom_task_result_across_pages() {
     ] {
         assert!(report.get(key).is_some(), "{key}");
     }
-    let item = &report["items"][0];
+    let item = of_kind(report, "task")[0];
     for key in [
+        "kind",
         "workflowId",
         "workflowName",
         "taskId",
@@ -76,12 +90,17 @@ async fn the_timer_reports_every_waiting_custom_task_result_across_pages() {
 
 #[tokio::test]
 async fn deadlines_come_from_the_extensions_callback_timeout_and_stale_from_stale_after() {
-    let app = spawn_app_with(Options::default().env("STALE_AFTER", "90m")).await;
+    let app = spawn_app_with(
+        Options::default()
+            .env("STALE_AFTER", "90m")
+            .env("LIST_IN_PROGRESS_KINDS", "task"),
+    )
+    .await;
     let (_, answer) = app.timer().await;
     let report = &answer["ReturnValue"];
     let tenant = app.graph.tenant();
     let mut stale = 0;
-    for item in report["items"].as_array().unwrap() {
+    for item in of_kind(report, "task") {
         let started = time::OffsetDateTime::parse(
             item["startedDateTime"].as_str().unwrap(),
             &time::format_description::well_known::Rfc3339,
@@ -230,4 +249,191 @@ async fn throttling_and_transient_failures_lose_nothing_and_report_nothing_twice
     let report = &answer["ReturnValue"];
     assert_eq!(report["partial"], false, "{}", report["errors"]);
     assert_eq!(reported(report), expected(&app));
+}
+
+/// A tenant with both kinds waiting: 30 access requests wait over three access packages, at
+/// the created and the approved stage in turn.
+const BOTH_KINDS: &str =
+    "workflows=2,tasks=3,customTasks=1,users=4,inProgress=0.5,requests=60,seed=5";
+
+#[tokio::test]
+async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_target() {
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(BOTH_KINDS)
+            .env("STALE_AFTER", "90m"),
+    )
+    .await;
+    let (status, answer) = app.timer().await;
+    assert_eq!(status, 200);
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["partial"], false, "{}", report["errors"]);
+    let tenant = app.graph.tenant();
+    let waiting = app.graph.waiting_callouts();
+    assert_eq!(waiting.len(), 30);
+    let requests = of_kind(report, "accessRequest");
+    assert_eq!(requests.len(), waiting.len());
+    assert_eq!(
+        reported(report),
+        expected(&app),
+        "the tasks are all there too"
+    );
+    assert_eq!(report["count"], expected(&app).len() + waiting.len());
+
+    let mut stale = of_kind(report, "task")
+        .iter()
+        .filter(|i| i["stale"] == true)
+        .count();
+    for (request_id, callout_id, stage) in &waiting {
+        let item = requests
+            .iter()
+            .find(|i| i["customExtensionStageInstanceId"] == callout_id.as_str())
+            .unwrap_or_else(|| panic!("callout {callout_id} not reported"));
+        let request = tenant
+            .assignment_requests
+            .iter()
+            .find(|r| &r.id == request_id)
+            .unwrap();
+        assert_eq!(item["assignmentRequestId"], request_id.as_str());
+        assert_eq!(item["stage"], stage.as_str());
+        assert_eq!(item["accessPackageId"], request.access_package_id.as_str());
+        assert!(item["accessPackageName"]
+            .as_str()
+            .unwrap()
+            .starts_with("Access package"));
+        assert_eq!(item["targetId"], request.target.object_id.as_str());
+        assert_eq!(item["requestState"], "submitted");
+        let created = request.created_date_time.as_deref().unwrap();
+        let at = |v: &Value| {
+            time::OffsetDateTime::parse(
+                v.as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            at(&item["requestCreatedDateTime"]).unix_timestamp(),
+            at(&Value::from(created)).unix_timestamp()
+        );
+        if stage == "assignmentRequestCreated" {
+            // The callout began with the request; its extension waits a day (P1D).
+            assert_eq!(item["startedDateTime"], item["requestCreatedDateTime"]);
+            let waited = (at(&item["deadline"]) - at(&item["startedDateTime"])).whole_seconds();
+            assert_eq!(waited, 86_400);
+            let is_stale = item["ageSeconds"].as_u64().unwrap() > 90 * 60;
+            assert_eq!(item["stale"], is_stale);
+            stale += usize::from(is_stale);
+        } else {
+            // Graph dates nothing after the created stage: no age, no deadline, never stale.
+            for key in ["startedDateTime", "ageSeconds", "deadline"] {
+                assert!(item[key].is_null(), "{key} in {item}");
+            }
+            assert_eq!(item["stale"], false);
+        }
+    }
+    assert_eq!(report["staleCount"], stale);
+    let request_lines = answer["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.starts_with("stale: kind=accessRequest assignmentRequestId="))
+        .count();
+    assert!(
+        request_lines > 0 && request_lines < stale,
+        "{request_lines}"
+    );
+
+    // One page of waiting requests, one of policies: the lower bound for this tenant.
+    assert_eq!(app.graph_requests_to("GET", "/assignmentRequests"), 1);
+    assert_eq!(app.graph_requests_to("GET", "/assignmentPolicies"), 1);
+}
+
+#[tokio::test]
+async fn where_graph_refuses_the_status_filter_the_documented_filter_finds_the_same_requests() {
+    let mut options = Options::default().tenant(BOTH_KINDS).page_size(7);
+    options.settings.request_filters = vec!["state".into(), "createdDateTime".into()];
+    let app = spawn_app_with(options).await;
+    for _ in 0..2 {
+        let (_, answer) = app.timer().await;
+        let report = &answer["ReturnValue"];
+        assert_eq!(report["partial"], false, "{}", report["errors"]);
+        let mut reported: Vec<&str> = of_kind(report, "accessRequest")
+            .iter()
+            .map(|i| i["customExtensionStageInstanceId"].as_str().unwrap())
+            .collect();
+        reported.sort();
+        let mut waiting: Vec<String> = app
+            .graph
+            .waiting_callouts()
+            .into_iter()
+            .map(|(_, callout, _)| callout)
+            .collect();
+        waiting.sort();
+        assert_eq!(reported, waiting);
+    }
+    let listings: Vec<_> = app
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/assignmentRequests"))
+        .collect();
+    let refused = listings.iter().filter(|r| r.status == 400).count();
+    assert_eq!(refused, 1, "asked once per process, then remembered");
+    assert!(listings
+        .iter()
+        .filter(|r| r.status == 200)
+        .all(|r| r.query.contains("createdDateTime")));
+}
+
+#[tokio::test]
+async fn the_kinds_setting_leaves_a_kind_out_unasked() {
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(BOTH_KINDS)
+            .env("LIST_IN_PROGRESS_KINDS", "accessRequest"),
+    )
+    .await;
+    let (_, answer) = app.timer().await;
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["count"], 30);
+    assert!(of_kind(report, "task").is_empty());
+    assert_eq!(app.graph_requests_to("GET", "/lifecycleWorkflows"), 0);
+
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(BOTH_KINDS)
+            .env("LIST_IN_PROGRESS_KINDS", "task"),
+    )
+    .await;
+    let (_, answer) = app.timer().await;
+    assert!(of_kind(&answer["ReturnValue"], "accessRequest").is_empty());
+    assert_eq!(app.graph_requests_to("GET", "/entitlementManagement"), 0);
+}
+
+#[tokio::test]
+async fn unreadable_policies_leave_the_requests_reported_without_a_stage_and_the_report_partial() {
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(BOTH_KINDS)
+            .env("GRAPH_RETRY_BUDGET", "1s"),
+    )
+    .await;
+    app.graph
+        .add_fault("503:match=/assignmentPolicies,retry-after=1")
+        .unwrap();
+    let (_, answer) = app.timer().await;
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["partial"], true);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["kind"], "accessRequest");
+    assert_eq!(errors[0]["status"], 503);
+    assert!(errors[0]["workflowId"].is_null());
+    let requests = of_kind(report, "accessRequest");
+    assert_eq!(requests.len(), 30);
+    assert!(requests
+        .iter()
+        .all(|i| i["stage"].is_null() && i["deadline"].is_null()));
+    assert_eq!(reported(report), expected(&app), "the tasks are untouched");
 }

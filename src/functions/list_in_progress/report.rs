@@ -1,6 +1,7 @@
-//! The report: what the sweep gathered, with each waiting result's age, deadline and
+//! The report: what the sweeps gathered, with each waiting item's age, deadline and
 //! staleness, in the shape the README documents. No I/O here.
-use super::gather::Gathered;
+use super::{access_requests, tasks};
+use crate::domain::Kind;
 use crate::functions::outcome::Failure;
 use crate::graph::GraphFailure;
 use serde::Serialize;
@@ -20,24 +21,111 @@ pub struct Report {
     pub errors: Vec<SweepError>,
 }
 
+/// One piece of waiting work; its `kind` is written first, then its own fields, then how
+/// long it has waited.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Item {
+    Task(TaskItem),
+    AccessRequest(AccessRequestItem),
+}
+
+impl Item {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Item::Task(_) => Kind::Task,
+            Item::AccessRequest(_) => Kind::AccessRequest,
+        }
+    }
+
+    pub fn waiting(&self) -> &Waiting {
+        match self {
+            Item::Task(item) => &item.waiting,
+            Item::AccessRequest(item) => &item.waiting,
+        }
+    }
+
+    /// The id a resume names: the task processing result's, or the request's.
+    pub fn id(&self) -> &str {
+        match self {
+            Item::Task(item) => &item.task_processing_result_id,
+            Item::AccessRequest(item) => &item.assignment_request_id,
+        }
+    }
+}
+
+/// A task processing result that a custom task extension left `inProgress`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Item {
+pub struct TaskItem {
     pub workflow_id: String,
     pub workflow_name: String,
     pub task_id: String,
     pub task_name: String,
     pub task_processing_result_id: String,
     pub subject_id: Option<String>,
+    #[serde(flatten)]
+    pub waiting: Waiting,
+}
+
+/// An access package assignment request whose custom extension callout waits for its
+/// callback.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessRequestItem {
+    pub assignment_request_id: String,
+    pub access_package_id: Option<String>,
+    pub access_package_name: Option<String>,
+    /// The stage the callout was made at, from the access package's policies; `None` when
+    /// they could not be read, or run the same extension at more than one stage.
+    pub stage: Option<String>,
+    pub custom_extension_stage_instance_id: String,
+    pub custom_extension_id: Option<String>,
+    /// The user the request is for (its assignment's target).
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub request_state: Option<String>,
+    pub request_created_date_time: Option<String>,
+    #[serde(flatten)]
+    pub waiting: Waiting,
+}
+
+/// How long an item has waited and has left. Graph dates a callout only where the work
+/// says when it began: a task result's `startedDateTime`, and an access request's creation
+/// for a callout at the created stage. Elsewhere these are `None` and the item is not stale.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
     pub started_date_time: Option<String>,
     pub age_seconds: Option<u64>,
     pub deadline: Option<String>,
     pub stale: bool,
 }
 
+impl Waiting {
+    fn new(
+        started: Option<OffsetDateTime>,
+        timeout: Option<Duration>,
+        now: OffsetDateTime,
+        stale_after: Duration,
+    ) -> Self {
+        let age = started.map(|s| (now - s).whole_seconds().max(0) as u64);
+        Self {
+            started_date_time: started.and_then(format_utc),
+            age_seconds: age,
+            deadline: started
+                .zip(timeout)
+                .and_then(|(s, t)| s.checked_add(time::Duration::try_from(t).ok()?))
+                .and_then(format_utc),
+            stale: age.is_some_and(|a| a > stale_after.as_secs()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepError {
+    pub kind: Kind,
     pub workflow_id: Option<String>,
     pub status: u16,
     pub code: String,
@@ -47,9 +135,10 @@ pub struct SweepError {
 impl SweepError {
     /// A part of the sweep that failed, classified as every failure is (see [`Failure`]):
     /// Graph's status and code where Graph gave them.
-    pub(super) fn new(workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
+    pub(super) fn new(kind: Kind, workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
         let failure = Failure::from(failure.clone());
         Self {
+            kind,
             workflow_id: workflow_id.map(str::to_string),
             status: failure.upstream_status(),
             code: failure.graph_code().unwrap_or(failure.code()).to_string(),
@@ -59,62 +148,99 @@ impl SweepError {
 }
 
 pub(super) fn report(
-    g: Gathered,
+    tasks: Option<tasks::Gathered>,
+    requests: Option<access_requests::Gathered>,
     stale_after: Duration,
     graph_calls: u32,
     elapsed: Duration,
 ) -> Report {
     let now = OffsetDateTime::now_utc();
-    let mut items: Vec<Item> = g
-        .found
-        .into_iter()
-        .map(|found| {
+    let waiting = |started: Option<&str>, timeout: Option<Duration>| {
+        let started = started.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+        Waiting::new(started, timeout, now, stale_after)
+    };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    let mut cut_short = false;
+    if let Some(g) = tasks {
+        items.extend(g.found.into_iter().map(|found| {
             let task = &g.tasks[found.task];
             let workflow = &g.workflows[task.workflow];
             let result = found.result;
-            let started = result
-                .started_date_time
-                .as_deref()
-                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
-            let age = started.map(|s| (now - s).whole_seconds().max(0) as u64);
             let timeout = task.extension_id.as_ref().and_then(|id| g.timeouts.get(id));
-            Item {
+            Item::Task(TaskItem {
                 workflow_id: workflow.id.to_string(),
                 workflow_name: workflow.name.clone(),
                 task_id: task.id.to_string(),
                 task_name: task.name.clone(),
                 task_processing_result_id: result.id.unwrap_or_default(),
                 subject_id: result.subject.and_then(|s| s.id),
-                started_date_time: started.and_then(format_utc),
-                age_seconds: age,
-                deadline: started
-                    .zip(timeout)
-                    .and_then(|(s, t)| s.checked_add(time::Duration::try_from(*t).ok()?))
+                waiting: waiting(result.started_date_time.as_deref(), timeout.copied()),
+            })
+        }));
+        errors.extend(g.errors);
+        cut_short |= g.cut_short;
+    }
+    if let Some(g) = requests {
+        items.extend(g.waiting.into_iter().map(|found| {
+            let request = found.request;
+            let package = request.access_package.unwrap_or_default();
+            let callout = found.callout;
+            let used = package
+                .id
+                .clone()
+                .zip(callout.custom_extension_id.clone())
+                .and_then(|key| g.uses.get(&key));
+            let stage = used
+                .filter(|u| u.stages.len() == 1)
+                .and_then(|u| u.stages.first().cloned());
+            let created_stage = stage
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("assignmentRequestCreated"));
+            let target = request.assignment.and_then(|a| a.target);
+            Item::AccessRequest(AccessRequestItem {
+                assignment_request_id: request.id.unwrap_or_default(),
+                access_package_id: package.id,
+                access_package_name: package.display_name,
+                stage,
+                custom_extension_stage_instance_id: callout.id.unwrap_or_default(),
+                custom_extension_id: callout.custom_extension_id,
+                target_id: target.as_ref().and_then(|t| t.object_id.clone()),
+                target_name: target.and_then(|t| t.display_name),
+                request_state: request.state,
+                waiting: waiting(
+                    request
+                        .created_date_time
+                        .as_deref()
+                        .filter(|_| created_stage),
+                    used.and_then(|u| u.timeout),
+                ),
+                request_created_date_time: request
+                    .created_date_time
+                    .as_deref()
+                    .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
                     .and_then(format_utc),
-                stale: age.is_some_and(|a| a > stale_after.as_secs()),
-            }
-        })
-        .collect();
+            })
+        }));
+        errors.extend(g.errors);
+        cut_short |= g.cut_short;
+    }
+    // Oldest first; work Graph does not date last.
     items.sort_by(|a, b| {
-        (
-            &a.started_date_time,
-            &a.workflow_id,
-            &a.task_processing_result_id,
-        )
-            .cmp(&(
-                &b.started_date_time,
-                &b.workflow_id,
-                &b.task_processing_result_id,
-            ))
+        let key = |i: &Item| {
+            let started = i.waiting().started_date_time.clone();
+            (started.is_none(), started, i.kind(), i.id().to_string())
+        };
+        key(a).cmp(&key(b))
     });
     Report {
         count: items.len(),
-        stale_count: items.iter().filter(|i| i.stale).count(),
-        partial: g.cut_short || !g.errors.is_empty(),
+        stale_count: items.iter().filter(|i| i.waiting().stale).count(),
+        partial: cut_short || !errors.is_empty(),
         graph_calls,
         duration_ms: elapsed.as_millis() as u64,
         items,
-        errors: g.errors,
+        errors,
     }
 }
 
