@@ -1,5 +1,7 @@
 //! `bench sweep`: ListInProgress on the largest tenant Graph allows, against the lower
-//! bound its call graph allows, against a naive sequential sweep, and under a rate limit.
+//! bound its call graph allows, against a naive sequential sweep, and under a rate limit;
+//! then the same tenant with access package requests waiting too, both ways Graph may
+//! answer the request listing's filter.
 use crate::common::*;
 use anyhow::{ensure, Result};
 use graph_emulator::{Emulator, GenerateSpec, Settings, Tenant};
@@ -11,6 +13,9 @@ use std::time::{Duration, Instant};
 const FULL: &str = "workflows=100,tasks=25,customTasks=5,users=100,inProgress=0.2,requests=0";
 const SMOKE: &str = "workflows=4,tasks=5,customTasks=2,users=10,inProgress=0.3,requests=0";
 const CONCURRENCY: usize = 8;
+/// Access package assignment requests added for the both-kinds rows (half of them wait).
+const REQUESTS_FULL: usize = 2_000;
+const REQUESTS_SMOKE: usize = 40;
 
 pub async fn run(smoke: bool) -> Result<()> {
     let spec: GenerateSpec = if smoke { SMOKE } else { FULL }
@@ -28,7 +33,7 @@ pub async fn run(smoke: bool) -> Result<()> {
         latency_ms,
         ..Settings::default()
     };
-    let sweep = handler_sweep(&binary, tenant.clone(), settings.clone()).await?;
+    let sweep = handler_sweep(&binary, tenant.clone(), settings.clone(), TASKS_ONLY).await?;
     let floor_calls =
         1 + spec.workflows + spec.workflows * spec.custom_tasks + extensions_waiting(&tenant);
     let floor = Duration::from_millis(latency_ms)
@@ -68,9 +73,9 @@ pub async fn run(smoke: bool) -> Result<()> {
     let limit = 50u32;
     let limited = Settings {
         rate_limit: Some(limit),
-        ..settings
+        ..settings.clone()
     };
-    let throttled = handler_sweep(&binary, tenant, limited).await?;
+    let throttled = handler_sweep(&binary, tenant.clone(), limited, TASKS_ONLY).await?;
     let achieved = throttled.successful as f64 / throttled.wall.as_secs_f64();
     println!(
         "| resume-handler sweep, emulator limited to {limit} req/s | {} | {} ({} answered 429) | {} | {} | {:.0}% of the limit achieved; at most {} retries of any one request |",
@@ -85,6 +90,62 @@ pub async fn run(smoke: bool) -> Result<()> {
     ensure!(
         sweep.found == sweep.expected && throttled.found == throttled.expected,
         "the sweep lost results"
+    );
+
+    // 4. Both kinds: the same tenant with access package requests, half of them waiting.
+    let requests = if smoke { REQUESTS_SMOKE } else { REQUESTS_FULL };
+    let both = GenerateSpec {
+        requests,
+        ..spec.clone()
+    };
+    let both_tenant = graph_emulator::generate(&both);
+    let waiting = both_tenant
+        .assignment_requests
+        .iter()
+        .filter(|r| r.status == "WaitingForCallback")
+        .count();
+    let pages = |n: usize| n.div_ceil(settings.page_size).max(1);
+    // The access requests are swept beside the tasks: their pages (waiting requests, then
+    // policies) follow one another while the tasks' stages run.
+    let em_calls = pages(waiting) + pages(both_tenant.assignment_policies.len());
+    let both_floor_calls = floor_calls + em_calls;
+    let both_floor = floor.max(Duration::from_millis(latency_ms) * em_calls as u32);
+    println!("\n{requests} access package requests added, {waiting} of them waiting, over {} access packages:\n", both_tenant.access_packages.len());
+    println!("| run | wall time | Graph calls | found | lost | ratio |");
+    println!("|---|---|---|---|---|---|");
+    println!("| lower bound ({both_floor_calls} calls: the tasks' {floor_calls}, then {em_calls} for the requests beside them) | {} | {both_floor_calls} | | | 1.00× |", ms(both_floor));
+    let run = handler_sweep(&binary, both_tenant.clone(), settings.clone(), BOTH_KINDS).await?;
+    println!(
+        "| resume-handler sweep, both kinds | {} | {} | {} | {} | {:.2}× the bound, {:+} calls |",
+        ms(run.wall),
+        run.graph_calls,
+        run.found,
+        run.expected - run.found,
+        run.wall.as_secs_f64() / both_floor.as_secs_f64(),
+        run.graph_calls as i64 - both_floor_calls as i64
+    );
+    let documented_only = Settings {
+        request_filters: vec![
+            "state".into(),
+            "createdDateTime".into(),
+            "accessPackage/id".into(),
+        ],
+        ..settings.clone()
+    };
+    let fallback = handler_sweep(&binary, both_tenant.clone(), documented_only, BOTH_KINDS).await?;
+    println!(
+        "| resume-handler sweep, both kinds, Graph refusing the status filter (then every request of the last 90 days: {} pages of 100) | {} | {} | {} | {} | {:.2}× the bound, {:+} calls |",
+        pages(requests),
+        ms(fallback.wall),
+        fallback.graph_calls,
+        fallback.found,
+        fallback.expected - fallback.found,
+        fallback.wall.as_secs_f64() / both_floor.as_secs_f64(),
+        fallback.graph_calls as i64 - both_floor_calls as i64
+    );
+    ensure!(
+        run.found == run.expected && fallback.found == fallback.expected,
+        "the sweep lost waiting work"
     );
     Ok(())
 }
@@ -120,23 +181,31 @@ struct SweepRun {
     max_retries: usize,
 }
 
-async fn handler_sweep(binary: &Path, tenant: Tenant, settings: Settings) -> Result<SweepRun> {
+/// The tasks only, as the rows that compare with a sweep of tasks.
+const TASKS_ONLY: &[(&str, &str)] = &[("LIST_IN_PROGRESS_KINDS", "task")];
+const BOTH_KINDS: &[(&str, &str)] = &[];
+
+async fn handler_sweep(
+    binary: &Path,
+    tenant: Tenant,
+    settings: Settings,
+    env: &[(&str, &str)],
+) -> Result<SweepRun> {
     let graph = Emulator::start(tenant, settings, 0).await?;
+    // A task by its result's id, an access request by its waiting callout's.
     let expected: BTreeSet<String> = graph
         .task_results_with_status("inProgress")
         .into_iter()
         .map(|(_, _, r)| r)
+        .chain(graph.waiting_callouts().into_iter().map(|(_, c, _)| c))
         .collect();
     let concurrency = CONCURRENCY.to_string();
-    let (handler, _) = Handler::start(
-        binary,
-        &graph,
-        &[
-            ("GRAPH_MAX_CONCURRENCY", &concurrency),
-            ("GRAPH_RETRY_BUDGET", "120s"),
-        ],
-    )
-    .await?;
+    let mut all_env = vec![
+        ("GRAPH_MAX_CONCURRENCY", concurrency.as_str()),
+        ("GRAPH_RETRY_BUDGET", "120s"),
+    ];
+    all_env.extend_from_slice(env);
+    let (handler, _) = Handler::start(binary, &graph, &all_env).await?;
     let started = Instant::now();
     let (status, answer) = handler.invoke("ListInProgress", &timer_payload()).await?;
     let wall = started.elapsed();
@@ -151,13 +220,17 @@ async fn handler_sweep(binary: &Path, tenant: Tenant, settings: Settings) -> Res
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|i| i["taskProcessingResultId"].as_str())
+        .filter_map(|i| {
+            i["taskProcessingResultId"]
+                .as_str()
+                .or(i["customExtensionStageInstanceId"].as_str())
+        })
         .collect();
     let unique: BTreeSet<String> = items.iter().map(|s| s.to_string()).collect();
     ensure!(unique.len() == items.len(), "a result was reported twice");
     ensure!(
         unique.is_subset(&expected),
-        "a result that is not waiting was reported"
+        "work that is not waiting was reported"
     );
     let log = graph.requests();
     let mut throttled_per_url: BTreeMap<String, usize> = BTreeMap::new();
