@@ -422,6 +422,8 @@ module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissi
 output functionAppName string = app.name
 output functionAppHostName string = app.properties.defaultHostName
 output principalId string = principalId
+@description('The identity\'s client id, for `resume-handler extension grant --app`. Empty for the system-assigned identity, whose client id ARM does not expose: `az ad sp show --id <principalId> --query appId -o tsv`.')
+output principalClientId string = clientId
 output serviceBusNamespace string = serviceBus.outputs.namespaceName
 output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output queueNames array = serviceBus.outputs.queueNames

@@ -13,11 +13,12 @@
 //! | `huge-body` | answer `status` (default 200) with a body of `bytes` bytes, streamed, never held in memory |
 //! | `empty-page` | a collection's first page is empty and links to the real first page |
 //! | `self-link` | a collection page's `@odata.nextLink` points back at that same page |
+//! | `ignore` | answer `204 No Content` and do nothing: a write that Graph accepts and drops |
 //!
 //! | key | meaning | default |
 //! |---|---|---|
 //! | `match` | only requests whose path contains this text | every Graph request |
-//! | `method` | only this method (`GET`, `POST`) | any |
+//! | `method` | only this method (`GET`, `POST`, `PATCH`) | any |
 //! | `after` | let this many matching requests through first | 0 |
 //! | `times` | then act on this many, and no more | unlimited |
 //! | `retry-after` | `Retry-After`: whole seconds (any number of digits), or `past` for an HTTP date a minute ago | 1 |
@@ -43,6 +44,7 @@ pub enum FaultKind {
     HugeBody,
     EmptyPage,
     SelfLink,
+    Ignore,
 }
 
 /// The path of the managed identity endpoint; faults that match it act there.
@@ -77,9 +79,10 @@ impl Fault {
             "huge-body" => FaultKind::HugeBody,
             "empty-page" => FaultKind::EmptyPage,
             "self-link" => FaultKind::SelfLink,
+            "ignore" => FaultKind::Ignore,
             other => {
                 return Err(format!(
-                    "unknown fault kind '{other}' (expected a status from 400 to 599, drop, latency, hang, drip, huge-body, empty-page, self-link)"
+                    "unknown fault kind '{other}' (expected a status from 400 to 599, drop, latency, hang, drip, huge-body, empty-page, self-link, ignore)"
                 ))
             }
         };

@@ -139,6 +139,7 @@ pub fn generate(spec: &GenerateSpec) -> Tenant {
             id: rng.guid(),
             display_name: format!("Custom extension {}", i + 1),
             timeout_duration: TIMEOUTS[i % TIMEOUTS.len()].to_string(),
+            authorized_apps: Vec::new(),
         })
         .collect();
     let workflows = (0..spec.workflows)

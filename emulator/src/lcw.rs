@@ -102,6 +102,9 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
             task_results(call, w, Scope::TaskReport(id), tail)
         }
         ["customTaskExtensions", id] if get => get_custom_task_extension(call, id),
+        ["customTaskExtensions", id] if call.method == Method::PATCH => {
+            patch_custom_task_extension(call, id)
+        }
         _ if !get && !post => Err(GraphError::new(
             405,
             "MethodNotAllowed",
@@ -368,12 +371,85 @@ fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
                 "timeoutInMilliseconds": 1000
             },
             "callbackConfiguration": {
-                "@odata.type": "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration",
+                "@odata.type": CALLBACK_CONFIGURATION_TYPE,
                 "timeoutDuration": ext.timeout_duration,
-                "authorizedApps": []
+                "authorizedApps": ext.authorized_apps.iter().map(|app| json!({
+                    "@odata.type": "#microsoft.graph.application",
+                    "appId": app,
+                })).collect::<Vec<_>>(),
             }
         }),
     ))
+}
+
+const CALLBACK_CONFIGURATION_TYPE: &str =
+    "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
+
+/// PATCH a custom task extension: its display name, and its callback configuration, which
+/// must name its derived type (the base type is abstract). Graph documents `authorizedApps`
+/// as a collection of applications named by id or appId; each item may be an object with
+/// `appId` or `id`, or the id itself. Given properties of the configuration replace the
+/// stored ones; the others stay.
+fn patch_custom_task_extension(call: &Call, id: &str) -> Outcome {
+    let body = call.json_body()?;
+    let mut tenant = call.emulator.write();
+    let ext = tenant
+        .custom_task_extensions
+        .iter_mut()
+        .find(|e| e.id == id)
+        .ok_or_else(|| GraphError::not_found("customTaskExtension", id))?;
+    let mut updated = ext.clone();
+    if let Some(name) = body.get("displayName") {
+        updated.display_name = name
+            .as_str()
+            .ok_or_else(|| GraphError::bad_request("'displayName' must be a string."))?
+            .to_string();
+    }
+    if let Some(callback) = body.get("callbackConfiguration") {
+        let callback = callback
+            .as_object()
+            .ok_or_else(|| GraphError::bad_request("'callbackConfiguration' must be an object."))?;
+        let odata_type = callback.get("@odata.type").and_then(Value::as_str);
+        if odata_type.map(|t| t.trim_start_matches('#'))
+            != Some(CALLBACK_CONFIGURATION_TYPE.trim_start_matches('#'))
+        {
+            return Err(GraphError::bad_request(format!(
+                "'callbackConfiguration.@odata.type' must be '{CALLBACK_CONFIGURATION_TYPE}': customExtensionCallbackConfiguration is abstract."
+            )));
+        }
+        if let Some(timeout) = callback.get("timeoutDuration") {
+            updated.timeout_duration = timeout
+                .as_str()
+                .filter(|t| t.starts_with("PT"))
+                .ok_or_else(|| {
+                    GraphError::bad_request(
+                        "'timeoutDuration' must be an ISO 8601 duration from PT5M to PT3H.",
+                    )
+                })?
+                .to_string();
+        }
+        if let Some(apps) = callback.get("authorizedApps") {
+            let apps = apps.as_array().ok_or_else(|| {
+                GraphError::bad_request("'authorizedApps' must be a collection of applications.")
+            })?;
+            updated.authorized_apps = apps
+                .iter()
+                .map(|app| {
+                    app.as_str()
+                        .or_else(|| app.get("appId").and_then(Value::as_str))
+                        .or_else(|| app.get("id").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .ok_or_else(|| {
+                            GraphError::bad_request(
+                                "Each of 'authorizedApps' must name an application by appId or id.",
+                            )
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+    }
+    *ext = updated;
+    Ok(Answer::NoContent)
 }
 
 fn with_workflow(call: &Call, w: &str, f: impl FnOnce(&Workflow) -> Outcome) -> Outcome {

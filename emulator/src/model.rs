@@ -133,6 +133,10 @@ pub struct CustomTaskExtension {
     pub display_name: String,
     /// ISO 8601 duration, `PT5M` to `PT3H` in Graph.
     pub timeout_duration: String,
+    /// The client ids of the applications allowed to resume this extension's tasks
+    /// (`callbackConfiguration.authorizedApps`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorized_apps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -153,6 +153,8 @@ async fn graph(
                 emulator.count_throttled();
             }
             Err(error)
+        } else if faults.ignore {
+            Ok(Answer::NoContent)
         } else {
             let segments = path
                 .trim_start_matches('/')
@@ -218,6 +220,8 @@ async fn graph(
 struct Faults {
     /// The first status fault's answer (later ones are counted, not used).
     injected: Option<GraphError>,
+    /// Answer 204 and do nothing.
+    ignore: bool,
     delay: Duration,
     hang: bool,
     drop_connection: bool,
@@ -250,6 +254,7 @@ impl Faults {
                 FaultKind::HugeBody => faults.huge_body = Some((fault.status, fault.bytes)),
                 FaultKind::EmptyPage => faults.empty_first_page = true,
                 FaultKind::SelfLink => faults.self_link = true,
+                FaultKind::Ignore => faults.ignore = true,
             }
         }
         faults

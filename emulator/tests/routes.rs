@@ -90,6 +90,19 @@ impl Graph {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .patch(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     fn waiting(&self) -> (String, String, String) {
         self.running
             .task_results_with_status("inProgress")
@@ -374,6 +387,42 @@ async fn custom_task_extensions_carry_their_callback_timeout() {
     assert_eq!(
         body["callbackConfiguration"]["@odata.type"],
         "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration"
+    );
+}
+
+#[tokio::test]
+async fn a_custom_task_extension_takes_authorized_apps_only_with_its_derived_callback_type() {
+    let g = start().await;
+    let id = g.running.tenant().custom_task_extensions[0].id.clone();
+    let path = format!("v1.0/{LCW}/customTaskExtensions/{id}");
+    let (status, _) = g
+        .patch(
+            &path,
+            &json!({"callbackConfiguration": {"authorizedApps": [{"appId": "a"}]}}),
+        )
+        .await;
+    assert_eq!(status, 400, "the base type is abstract");
+    let (status, _) = g
+        .patch(
+            &path,
+            &json!({"callbackConfiguration": {
+                "@odata.type": "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration",
+                "authorizedApps": ["a", {"appId": "b"}, {"id": "c"}]
+            }}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, body) = g.get(&path).await;
+    let apps: Vec<&str> = body["callbackConfiguration"]["authorizedApps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["appId"].as_str().unwrap())
+        .collect();
+    assert_eq!(apps, ["a", "b", "c"]);
+    assert!(
+        body["callbackConfiguration"]["timeoutDuration"].is_string(),
+        "a property not given stays"
     );
 }
 

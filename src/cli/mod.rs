@@ -17,6 +17,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 mod bulk;
+mod extension;
 mod report;
 
 /// Resume paused Microsoft Entra ID Governance work through Microsoft Graph.
@@ -57,6 +58,10 @@ enum Command {
     /// time, prints a line per result and a summary, and exits 1 if any failed.
     #[command(verbatim_doc_comment)]
     Resume(ResumeCommand),
+    /// Show a Lifecycle Workflows custom task extension's callback settings, or let an app
+    /// resume its tasks (authorizedApps) without a tenant-wide permission.
+    #[command(subcommand)]
+    Extension(extension::ExtensionCommand),
 }
 
 impl Command {
@@ -65,6 +70,7 @@ impl Command {
         match self {
             Command::Report(args) => args.filters.kind(),
             Command::Resume(resume) => resume.bulk.filters.kind(),
+            Command::Extension(_) => None,
         }
     }
 }
@@ -197,6 +203,7 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
     let app = App::new(settings);
     let resume = match cli.command {
         Command::Report(args) => return report::run(&app, &args).await,
+        Command::Extension(command) => return extension::run(&app, &command).await,
         Command::Resume(resume) => resume,
     };
     let (result, json) = match resume.one {
@@ -330,24 +337,28 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(failure) => {
-            if json {
-                println!("{}", failure.to_json());
-            } else {
-                eprintln!("error: {} [{}]", failure.message(), failure.code());
-                if let Some(id) = failure.graph_request_id() {
-                    eprintln!("  Graph request id: {id}");
-                }
-                if let Some(hint) = hint(&failure) {
-                    eprintln!("  {hint}");
-                }
-            }
-            ExitCode::from(match failure {
-                Failure::Invalid(_) => 2,
-                _ => 1,
-            })
+        Err(failure) => print_failure(&failure, json, hint(&failure)),
+    }
+}
+
+/// Prints a failure (as JSON, or as an error line with Graph's request id and what to do);
+/// the exit code: 2 for a mistake in the command, 1 otherwise.
+fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode {
+    if json {
+        println!("{}", failure.to_json());
+    } else {
+        eprintln!("error: {} [{}]", failure.message(), failure.code());
+        if let Some(id) = failure.graph_request_id() {
+            eprintln!("  Graph request id: {id}");
+        }
+        if let Some(hint) = hint {
+            eprintln!("  {hint}");
         }
     }
+    ExitCode::from(match failure {
+        Failure::Invalid(_) => 2,
+        _ => 1,
+    })
 }
 
 /// What an operator can do about a failure.

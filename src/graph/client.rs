@@ -165,6 +165,17 @@ impl GraphClient {
             .await
     }
 
+    /// A PATCH; Graph's updates are idempotent, so it is retried as a GET is.
+    pub async fn patch(
+        &self,
+        call: &Call,
+        path: &GraphPath,
+        body: &Value,
+    ) -> Result<GraphResponse, GraphFailure> {
+        self.send(call, Method::PATCH, self.url(path), Some(body))
+            .await
+    }
+
     pub async fn get(&self, call: &Call, url: Url) -> Result<GraphResponse, GraphFailure> {
         self.send(call, Method::GET, url, None).await
     }

@@ -1,0 +1,355 @@
+//! `resume-handler extension show|grant`: a Lifecycle Workflows custom task extension's
+//! callback settings, and the least-privileged way to let an app resume its tasks: a place
+//! in `callbackConfiguration.authorizedApps` instead of `LifecycleWorkflows.ReadWrite.All`
+//! for the whole tenant (README, *Operator commands*; docs/graph.md, *Authorized apps*).
+//!
+//! Graph documents `authorizedApps` as a collection of applications named by id or appId,
+//! without an example of either reading or writing it. So `show` accepts what comes (an
+//! object with `appId` or `id`, or the id itself), `grant` keeps every entry as it came and
+//! adds `{"appId": …}`, and then reads the extension back to check that the app is listed.
+use super::print_failure;
+use crate::app::App;
+use crate::domain::{CommandError, ResourceId};
+use crate::functions::outcome::Failure;
+use crate::graph::models::iso8601_duration;
+use crate::graph::{Call, GraphClient, GraphPath};
+use crate::telemetry::escape;
+use clap::{Args, Subcommand};
+use serde_json::{json, Map, Value};
+use std::process::ExitCode;
+
+const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtensions";
+/// `callbackConfiguration` is abstract in Graph: a PATCH must name the derived type.
+const CALLBACK_TYPE: &str =
+    "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ExtensionCommand {
+    /// Print a custom task extension's Logic App, callback timeout and authorized apps.
+    Show(ShowArgs),
+    /// Let an app resume the tasks of a custom task extension: add its client id to the
+    /// extension's authorizedApps, keeping the apps already there.
+    ///
+    /// Run it signed in as a Lifecycle Workflows Administrator who is also Logic App
+    /// Contributor on the extension's Logic App (Graph requires both). Example, for the
+    /// Function App's managed identity:
+    ///   resume-handler extension grant --task-extension <id> --app <client id> --dry-run
+    ///   resume-handler extension grant --task-extension <id> --app <client id>
+    #[command(verbatim_doc_comment)]
+    Grant(GrantArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ShowArgs {
+    /// The custom task extension's id.
+    #[arg(long, value_name = "ID")]
+    task_extension: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct GrantArgs {
+    /// The custom task extension's id.
+    #[arg(long, value_name = "ID")]
+    task_extension: String,
+    /// The client id (appId) of the app to authorize, such as the Function App's managed
+    /// identity: the template's output principalClientId, or for a system-assigned identity
+    /// `az ad sp show --id <principalId> --query appId -o tsv`.
+    #[arg(long, value_name = "CLIENT_ID")]
+    app: String,
+    /// Print the change Graph would be asked to make, and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub(super) async fn run(app: &App, command: &ExtensionCommand) -> ExitCode {
+    match command {
+        ExtensionCommand::Show(args) => match show(app, args).await {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(failure) => print_failure(&failure, args.json, hint(&failure)),
+        },
+        ExtensionCommand::Grant(args) => match grant(app, args).await {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(failure) => print_failure(&failure, false, hint(&failure)),
+        },
+    }
+}
+
+/// A custom task extension as read from Graph: only what these commands show or keep.
+struct Extension {
+    id: String,
+    display_name: Option<String>,
+    logic_app: Option<String>,
+    resource_group: Option<String>,
+    subscription: Option<String>,
+    authentication: Option<String>,
+    timeout: Option<String>,
+    /// `authorizedApps` exactly as Graph gave them, to be written back unchanged.
+    authorized: Vec<Value>,
+}
+
+impl Extension {
+    fn from_json(value: &Value) -> Self {
+        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+        let endpoint = value.get("endpointConfiguration").unwrap_or(&Value::Null);
+        let callback = value.get("callbackConfiguration").unwrap_or(&Value::Null);
+        Self {
+            id: text(value, "id").unwrap_or_default(),
+            display_name: text(value, "displayName"),
+            logic_app: text(endpoint, "logicAppWorkflowName"),
+            resource_group: text(endpoint, "resourceGroupName"),
+            subscription: text(endpoint, "subscriptionId"),
+            authentication: value
+                .get("authenticationConfiguration")
+                .and_then(|a| text(a, "@odata.type"))
+                .map(|t| t.trim_start_matches("#microsoft.graph.").to_string()),
+            timeout: text(callback, "timeoutDuration"),
+            authorized: callback
+                .get("authorizedApps")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The client ids of the authorized apps, as far as each entry names one.
+    fn authorized_ids(&self) -> Vec<String> {
+        self.authorized.iter().filter_map(app_id).collect()
+    }
+
+    fn is_authorized(&self, client_id: &str) -> bool {
+        self.authorized_ids()
+            .iter()
+            .any(|id| id.eq_ignore_ascii_case(client_id))
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "displayName": self.display_name,
+            "logicApp": {
+                "name": self.logic_app,
+                "resourceGroup": self.resource_group,
+                "subscriptionId": self.subscription,
+            },
+            "authentication": self.authentication,
+            "callbackTimeout": self.timeout,
+            "authorizedApps": self.authorized_ids(),
+        })
+    }
+
+    /// For a person: every value from Graph with its control characters escaped.
+    fn to_text(&self) -> String {
+        let or_none = |v: &Option<String>| escape(v.as_deref().unwrap_or("(none)")).into_owned();
+        let timeout = match &self.timeout {
+            Some(t) => match iso8601_duration(t) {
+                Some(d) => format!("{} ({})", escape(t), humantime::format_duration(d)),
+                None => format!("{} (not a duration this app reads)", escape(t)),
+            },
+            None => "(none: the extension does not wait for a callback)".into(),
+        };
+        let apps = match self.authorized_ids().as_slice() {
+            [] => "none: only identities with LifecycleWorkflows.ReadWrite.All can resume".into(),
+            ids => ids
+                .iter()
+                .map(|id| escape(id).into_owned())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        format!(
+            "custom task extension {} ({})\n  Logic App:        {} (resource group {}, subscription {})\n  authentication:   {}\n  callback timeout: {timeout}\n  authorized apps:  {apps}",
+            escape(&self.id),
+            or_none(&self.display_name),
+            or_none(&self.logic_app),
+            or_none(&self.resource_group),
+            or_none(&self.subscription),
+            or_none(&self.authentication),
+        )
+    }
+}
+
+/// The client id an `authorizedApps` entry names: the entry itself, its `appId`, or its `id`.
+fn app_id(entry: &Value) -> Option<String> {
+    entry
+        .as_str()
+        .or_else(|| entry.get("appId").and_then(Value::as_str))
+        .or_else(|| entry.get("id").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
+async fn show(app: &App, args: &ShowArgs) -> Result<String, Failure> {
+    let id = extension_id(&args.task_extension)?;
+    let graph = app.graph().await?;
+    let extension = read(graph, &call(app), &id).await?;
+    Ok(if args.json {
+        extension.to_json().to_string()
+    } else {
+        extension.to_text()
+    })
+}
+
+async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
+    let id = extension_id(&args.task_extension)?;
+    let client_id = client_id(&args.app)?;
+    let graph = app.graph().await?;
+    let call = call(app);
+    let extension = read(graph, &call, &id).await?;
+    if extension.is_authorized(&client_id) {
+        return Ok(format!(
+            "{client_id} is already an authorized app of {}; nothing changed",
+            escape(&extension.id)
+        ));
+    }
+    let body = grant_body(&extension, &client_id)?;
+    if args.dry_run {
+        return Ok(format!(
+            "dry run: would PATCH {EXTENSIONS}/{} with\n{}",
+            id.as_str(),
+            serde_json::to_string_pretty(&body).expect("JSON serializes")
+        ));
+    }
+    let path = GraphPath::new().words(EXTENSIONS).id(&id);
+    graph.patch(&call, &path, &body).await?;
+    // Graph answers 204 and documents no shape: the change counts when it reads back.
+    let after = read(graph, &call, &id).await?;
+    if !after.is_authorized(&client_id) {
+        return Err(Failure::GraphError {
+            status: None,
+            code: "grantNotVisible".into(),
+            reason: Some(format!(
+                "Graph accepted the change, but {client_id} is not among the extension's authorized apps when read back; add it in the Entra admin center (Lifecycle workflows → Custom extensions)"
+            )),
+            request_id: None,
+        });
+    }
+    Ok(format!(
+        "granted: {client_id} may now resume the tasks of {} ({} authorized app{})",
+        escape(&after.id),
+        after.authorized.len(),
+        if after.authorized.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// The PATCH that adds `client_id`: the whole callback configuration, as it was plus the
+/// app, so that it means the same whether Graph merges or replaces it. An extension without
+/// a callback timeout does not wait, so there is nothing to authorize.
+fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> {
+    let timeout = extension.timeout.as_deref().ok_or_else(|| {
+        Failure::Invalid(CommandError::invalid(
+            "--task-extension",
+            "this extension has no callback configuration: it does not wait for a resume, so no app needs to be authorized",
+        ))
+    })?;
+    let mut apps = extension.authorized.clone();
+    apps.push(json!({ "appId": client_id }));
+    let mut callback = Map::new();
+    callback.insert("@odata.type".into(), json!(CALLBACK_TYPE));
+    callback.insert("timeoutDuration".into(), json!(timeout));
+    callback.insert("authorizedApps".into(), Value::Array(apps));
+    Ok(json!({ "callbackConfiguration": callback }))
+}
+
+async fn read(graph: &GraphClient, call: &Call, id: &ResourceId) -> Result<Extension, Failure> {
+    let url = graph.url(&GraphPath::new().words(EXTENSIONS).id(id));
+    let value: Value = graph.get(call, url).await?.json()?;
+    Ok(Extension::from_json(&value))
+}
+
+fn extension_id(text: &str) -> Result<ResourceId, Failure> {
+    ResourceId::parse_str("--task-extension", text).map_err(Failure::Invalid)
+}
+
+/// A client id is a GUID: anything else is a mistake worth stopping before Graph.
+fn client_id(text: &str) -> Result<String, Failure> {
+    uuid::Uuid::parse_str(text.trim())
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| {
+            Failure::Invalid(CommandError::invalid(
+                "--app",
+                format!(
+                    "--app is '{}'; expected an application (client) id such as 8f7c…-…: the managed identity's client id, not its object id or name",
+                    escape(text)
+                ),
+            ))
+        })
+}
+
+fn call(app: &App) -> Call {
+    Call::new(uuid::Uuid::new_v4().to_string(), app.settings.retry_budget)
+}
+
+fn hint(failure: &Failure) -> Option<&'static str> {
+    Some(match failure {
+        Failure::Invalid(_) => "see `resume-handler extension --help`",
+        Failure::Forbidden { .. } => "changing an extension needs LifecycleWorkflows.ReadWrite.All (or LifecycleWorkflows-CustomExt.ReadWrite.All) and, signed in as a person, Logic App Contributor on the extension's Logic App",
+        Failure::NotFound { .. } => "check the id: `az rest --url https://graph.microsoft.com/v1.0/identityGovernance/lifecycleWorkflows/customTaskExtensions` lists them",
+        Failure::Unavailable { .. } => "Graph is throttling or unavailable: try again later",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extension(callback: Value) -> Extension {
+        Extension::from_json(&json!({
+            "id": "ext-1",
+            "displayName": "Notify\u{1b}[31m HR",
+            "callbackConfiguration": callback,
+        }))
+    }
+
+    #[test]
+    fn authorized_apps_are_read_in_any_form_graph_may_write() {
+        let e = extension(json!({
+            "@odata.type": CALLBACK_TYPE,
+            "timeoutDuration": "PT1H",
+            "authorizedApps": ["a", {"appId": "b"}, {"id": "c", "displayName": "x"}, 7]
+        }));
+        assert_eq!(e.authorized_ids(), ["a", "b", "c"]);
+        assert!(e.is_authorized("B"));
+        assert!(e.to_text().contains("Notify\\u{1b}[31m HR"), "escaped");
+    }
+
+    #[test]
+    fn a_grant_keeps_every_app_and_the_timeout_and_names_the_derived_type() {
+        let e = extension(json!({
+            "timeoutDuration": "PT30M",
+            "authorizedApps": [{"appId": "old", "extra": true}]
+        }));
+        let body = grant_body(&e, "new").unwrap();
+        assert_eq!(
+            body,
+            json!({"callbackConfiguration": {
+                "@odata.type": CALLBACK_TYPE,
+                "timeoutDuration": "PT30M",
+                "authorizedApps": [{"appId": "old", "extra": true}, {"appId": "new"}]
+            }})
+        );
+        let no_callback = extension(Value::Null);
+        assert!(matches!(
+            grant_body(&no_callback, "new"),
+            Err(Failure::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn an_app_is_named_by_its_client_id() {
+        assert_eq!(
+            client_id(" 8F7C1A2B-0000-4000-8000-000000000001 ").unwrap(),
+            "8f7c1a2b-0000-4000-8000-000000000001"
+        );
+        for bad in ["", "my-function-app", "8f7c1a2b"] {
+            assert!(matches!(client_id(bad), Err(Failure::Invalid(_))), "{bad}");
+        }
+    }
+}
