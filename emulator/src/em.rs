@@ -286,25 +286,40 @@ fn policies(call: &Call, rest: &[&str]) -> Outcome {
         return Err(method_not_allowed());
     }
     let tenant = call.emulator.read();
+    let filter = Filter::parse(&call.query, &["accessPackage/id", "id"])?;
+    let policies = tenant
+        .assignment_policies
+        .iter()
+        .map(|p| policy_json(&tenant, p, &call.query))
+        .filter(|v| filter.matches(v));
+    list_or_get(
+        call,
+        rest,
+        "assignmentPolicies",
+        "accessPackageAssignmentPolicy",
+        policies,
+    )
+}
+
+/// A collection (`[]`) or one of its items (`[id]`), from the items as JSON.
+fn list_or_get(
+    call: &Call,
+    rest: &[&str],
+    collection: &str,
+    type_name: &str,
+    mut items: impl Iterator<Item = Value>,
+) -> Outcome {
     match rest {
-        [] => {
-            let filter = Filter::parse(&call.query, &["accessPackage/id", "id"])?;
-            let items = tenant
-                .assignment_policies
-                .iter()
-                .map(|p| policy_json(&tenant, p, &call.query))
-                .filter(|v| filter.matches(v))
-                .collect();
-            call.paging("identityGovernance/entitlementManagement/assignmentPolicies")
-                .page(&call.query, items)
-                .map(Answer::Json)
-        }
-        [id] => tenant
-            .assignment_policies
-            .iter()
-            .find(|p| p.id == *id)
-            .map(|p| Answer::Json(policy_json(&tenant, p, &call.query)))
-            .ok_or_else(|| GraphError::not_found("accessPackageAssignmentPolicy", id)),
+        [] => call
+            .paging(&format!(
+                "identityGovernance/entitlementManagement/{collection}"
+            ))
+            .page(&call.query, items.collect())
+            .map(Answer::Json),
+        [id] => items
+            .find(|v| v["id"] == *id)
+            .map(Answer::Json)
+            .ok_or_else(|| GraphError::not_found(type_name, id)),
         [.., last] => Err(unknown_segment(last)),
     }
 }
@@ -369,25 +384,10 @@ fn access_packages(call: &Call, rest: &[&str]) -> Outcome {
         return Err(method_not_allowed());
     }
     let tenant = call.emulator.read();
-    let package_json = |p: &crate::model::AccessPackage| {
-        select(
-            &call.query,
-            json!({ "id": p.id, "displayName": p.display_name, "isHidden": false }),
-        )
-    };
-    match rest {
-        [] => {
-            let items = tenant.access_packages.iter().map(package_json).collect();
-            call.paging("identityGovernance/entitlementManagement/accessPackages")
-                .page(&call.query, items)
-                .map(Answer::Json)
-        }
-        [id] => tenant
-            .access_packages
-            .iter()
-            .find(|p| p.id == *id)
-            .map(|p| Answer::Json(package_json(p)))
-            .ok_or_else(|| GraphError::not_found("accessPackage", id)),
-        [.., last] => Err(unknown_segment(last)),
-    }
+    // Graph returns an entity's id whatever `$select` says.
+    let packages = tenant.access_packages.iter().map(|p| {
+        let value = json!({ "id": p.id, "displayName": p.display_name, "isHidden": false });
+        select_list(call.query.get("$select"), &["id"], value)
+    });
+    list_or_get(call, rest, "accessPackages", "accessPackage", packages)
 }

@@ -78,22 +78,17 @@ impl Graph {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.send(reqwest::Method::POST, path, body).await
     }
 
     async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
         let r = self
             .http
-            .patch(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(&self.token)
             .json(body)
             .send()
