@@ -49,6 +49,12 @@ param graphApiVersion string = 'v1.0'
 @description('Timer schedule of ListInProgress (NCRONTAB, six fields).')
 param listInProgressSchedule string = '0 */15 * * * *'
 
+@description('Deploy the Lifecycle Workflows callout starter: a Logic App that a custom task extension calls, and that sends the resume to the resume-task queue.')
+param deployLifecycleWorkflowsStarter bool = true
+
+@description('Deploy the Entitlement Management callout starter: a Logic App that an access package custom extension calls, and that sends the resume to the resume-access-request queue.')
+param deployEntitlementManagementStarter bool = true
+
 @description('Comma-separated workflow ids allowed for task resumes; empty for all.')
 param allowedWorkflowIds string = ''
 
@@ -185,6 +191,38 @@ module serviceBus 'modules/servicebus.bicep' = {
     tags: tags
     maxDeliveryCount: maxDeliveryCount
     queueNames: queueNames
+  }
+}
+
+// ---- Callout starters: Entra → Logic App → queue (README, *Callout starters*) -------------
+
+// Entra's first-party callers, as their PoP tokens name them (docs/starters.md).
+var lifecycleWorkflowsAppId = 'ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7'
+var entitlementManagementAppId = '810dcf14-1858-4bf2-8134-4c369fa3235b'
+
+module lifecycleWorkflowsStarter 'modules/starter.bicep' = if (deployLifecycleWorkflowsStarter) {
+  name: 'starter-lifecycle-workflows'
+  params: {
+    name: 'logic-${environmentName}-lcw-${suffix}'
+    location: location
+    tags: tags
+    definition: loadJsonContent('starters/lifecycle-workflows.json')
+    callerAppId: lifecycleWorkflowsAppId
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    queueName: queueNames[0]
+  }
+}
+
+module entitlementManagementStarter 'modules/starter.bicep' = if (deployEntitlementManagementStarter) {
+  name: 'starter-entitlement-management'
+  params: {
+    name: 'logic-${environmentName}-em-${suffix}'
+    location: location
+    tags: tags
+    definition: loadJsonContent('starters/entitlement-management.json')
+    callerAppId: entitlementManagementAppId
+    serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    queueName: queueNames[1]
   }
 }
 
@@ -422,6 +460,11 @@ module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissi
 output functionAppName string = app.name
 output functionAppHostName string = app.properties.defaultHostName
 output principalId string = principalId
+@description('What to type when creating the custom extension in Entra: the starters\' subscription, resource group and Logic App names.')
+output starterSubscriptionId string = subscription().subscriptionId
+output starterResourceGroup string = resourceGroup().name
+output lifecycleWorkflowsStarterName string = deployLifecycleWorkflowsStarter ? lifecycleWorkflowsStarter!.outputs.name : ''
+output entitlementManagementStarterName string = deployEntitlementManagementStarter ? entitlementManagementStarter!.outputs.name : ''
 @description('The identity\'s client id, for `resume-handler extension grant --app`. Empty for the system-assigned identity, whose client id ARM does not expose: `az ad sp show --id <principalId> --query appId -o tsv`.')
 output principalClientId string = clientId
 output serviceBusNamespace string = serviceBus.outputs.namespaceName

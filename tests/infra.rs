@@ -451,3 +451,182 @@ fn a_queue_delivery_fits_its_lock_and_the_deliveries_outlast_a_three_hour_outage
     assert!(longest_delivery.as_secs() < renewal.max(300));
     assert!(longest_delivery.as_secs() < function_timeout);
 }
+
+/// Every object literal in the declaration `var NAME = …` (or `module NAME …`), each as its
+/// keys and the source text of their values.
+fn objects_in(source: &str, declaration: &str, name: &str) -> Vec<Vec<(String, String)>> {
+    let source = readable(source);
+    let tree = parse(&source);
+    let found = nodes(&tree)
+        .into_iter()
+        .find(|n| {
+            n.kind() == declaration && n.named_child(0).is_some_and(|id| text(id, &source) == name)
+        })
+        .unwrap_or_else(|| panic!("no {declaration} {name}"));
+    let mut inside = Vec::new();
+    walk(found, &mut inside);
+    inside
+        .into_iter()
+        .filter(|n| n.kind() == "object")
+        .map(|object| {
+            let mut cursor = object.walk();
+            object
+                .named_children(&mut cursor)
+                .filter(|p| p.kind() == "object_property")
+                .filter_map(|p| {
+                    let key = text(p.named_child(0)?, &source).trim_matches('\'');
+                    let value = text(p.named_child(1)?, &source);
+                    Some((key.to_string(), value.to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn value_of<'a>(object: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    object
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn a_starter_admits_only_entras_pop_token_for_this_tenant_and_this_logic_app() {
+    let source = read("infra/modules/starter.bicep");
+    let claims: Vec<(String, String)> = objects_in(&source, "variable_declaration", "claims")
+        .iter()
+        .filter_map(|o| {
+            Some((
+                value_of(o, "name")?.trim_matches('\'').to_string(),
+                value_of(o, "value")?.to_string(),
+            ))
+        })
+        .collect();
+    let expected = [
+        ("iss", "'https://sts.windows.net/${tenant().tenantId}/'"),
+        ("appid", "callerAppId"),
+        ("m", "'POST'"),
+        ("u", "resourceManagerHost"),
+        ("p", "resourceId('Microsoft.Logic/workflows', name)"),
+    ];
+    assert_eq!(
+        claims,
+        expected.map(|(k, v)| (k.to_string(), v.to_string())),
+        "the claims of the AADPOP policy"
+    );
+    assert!(source.contains("type: 'AADPOP'") && source.contains("claims: claims"));
+    assert!(source.contains(
+        "var resourceManagerHost = split(replace(environment().resourceManager, 'https://', ''), '/')[0]"
+    ));
+    // The queue's REST endpoint, and the sender role on that queue alone.
+    assert!(source.contains(
+        "value: 'https://${serviceBusNamespaceName}.servicebus.windows.net/${queueName}/messages'"
+    ));
+    let sender = objects_in(&source, "module_declaration", "sender");
+    let params = sender
+        .iter()
+        .find(|o| value_of(o, "queueName").is_some())
+        .expect("the role assignment's params");
+    assert_eq!(value_of(params, "queueName"), Some("queueName"));
+    assert_eq!(value_of(params, "roleDefinitionId"), Some("senderRoleId"));
+    assert_eq!(
+        value_of(params, "principalId"),
+        Some("workflow.identity.principalId")
+    );
+    assert!(source.contains("param senderRoleId string = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'"));
+}
+
+#[test]
+fn each_starter_is_wired_to_its_callers_app_id_its_definition_and_its_queue() {
+    let source = read("infra/main.bicep");
+    for (module, app_id_var, app_id, file, queue) in [
+        (
+            "lifecycleWorkflowsStarter",
+            "lifecycleWorkflowsAppId",
+            "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7",
+            "starters/lifecycle-workflows.json",
+            "queueNames[0]",
+        ),
+        (
+            "entitlementManagementStarter",
+            "entitlementManagementAppId",
+            "810dcf14-1858-4bf2-8134-4c369fa3235b",
+            "starters/entitlement-management.json",
+            "queueNames[1]",
+        ),
+    ] {
+        assert!(
+            source.contains(&format!("var {app_id_var} = '{app_id}'")),
+            "{app_id_var}"
+        );
+        let objects = objects_in(&source, "module_declaration", module);
+        let params = objects
+            .iter()
+            .find(|o| value_of(o, "callerAppId").is_some())
+            .unwrap_or_else(|| panic!("{module} params"));
+        assert_eq!(value_of(params, "callerAppId"), Some(app_id_var));
+        assert_eq!(
+            value_of(params, "definition"),
+            Some(format!("loadJsonContent('{file}')").as_str())
+        );
+        assert_eq!(value_of(params, "queueName"), Some(queue));
+        assert!(root().join("infra").join(file).exists(), "{file}");
+    }
+    let queues = string_array_variable(&source, "queueNames");
+    assert_eq!(queues, ["resume-task", "resume-access-request"]);
+    for output in [
+        "starterSubscriptionId",
+        "starterResourceGroup",
+        "lifecycleWorkflowsStarterName",
+        "entitlementManagementStarterName",
+    ] {
+        assert!(
+            source.contains(&format!("output {output} string")),
+            "{output}"
+        );
+    }
+}
+
+#[test]
+fn the_starters_send_to_the_queues_with_the_ids_entra_retries_with() {
+    for (file, message_id) in [
+        (
+            "infra/starters/lifecycle-workflows.json",
+            "{\"MessageId\":\"@{triggerBody()?['data']?['taskProcessingResult']?['id']}\"}",
+        ),
+        (
+            "infra/starters/entitlement-management.json",
+            "{\"MessageId\":\"@{triggerBody()?['CustomExtensionStageInstanceId']}\"}",
+        ),
+    ] {
+        let definition = json(file);
+        let text = definition.to_string();
+        assert!(
+            text.contains(&serde_json::to_string(message_id).unwrap()),
+            "{file}"
+        );
+        assert_eq!(
+            definition["triggers"]["manual"]["conditions"][0]["expression"],
+            "@startsWith(coalesce(triggerOutputs()?['headers']?['Authorization'], ''), 'PoP ')"
+        );
+        assert_eq!(
+            definition["actions"]["Answer_Entra"]["inputs"]["statusCode"],
+            202
+        );
+        assert_eq!(
+            definition["actions"]["Answer_Entra"]["runAfter"],
+            serde_json::json!({})
+        );
+    }
+    let em = json("infra/starters/entitlement-management.json");
+    let test = &em["actions"]["Is_connection_test"];
+    assert_eq!(
+        test["expression"]["and"][0]["equals"][1],
+        "CustomExtensionConnectionTest"
+    );
+    assert_eq!(
+        test["actions"],
+        serde_json::json!({}),
+        "the test sends nothing"
+    );
+}

@@ -9,3 +9,4 @@ mod host_protocol;
 mod hostile_graph;
 mod list_in_progress;
 mod resume_task;
+mod starters;

@@ -1,0 +1,104 @@
+// One callout starter: a Consumption Logic App that Entra's custom extension calls, and that
+// hands the resume command to one of resume-handler's queues (README, *Callout starters*).
+//
+// Entra calls it with a proof-of-possession token. The trigger's AADPOP policy admits only a
+// token whose claims say it is Entra's first-party caller for this tenant, POSTing to this
+// Logic App through Azure Resource Manager. The policy alone still lets a call without a
+// token through on the trigger's signed URL, so the definition's trigger condition refuses
+// any call whose Authorization header is not PoP (a request cannot carry both a signature
+// and a token). SAS stays on: Entra calls the URL that Resource Manager gives it.
+
+@description('Logic App name.')
+param name string
+
+param location string
+
+param tags object = {}
+
+@description('Workflow definition (infra/starters/*.json).')
+param definition object
+
+@description('The appid claim of the Entra service that calls: Lifecycle Workflows or Entitlement Management.')
+param callerAppId string
+
+@description('The Service Bus namespace holding the queue.')
+param serviceBusNamespaceName string
+
+@description('The queue the starter sends to; its identity gets Azure Service Bus Data Sender on it alone.')
+param queueName string
+
+@description('Azure Service Bus Data Sender.')
+param senderRoleId string = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
+
+// The PoP token's `u` claim is the Resource Manager host, without scheme or path.
+var resourceManagerHost = split(replace(environment().resourceManager, 'https://', ''), '/')[0]
+
+// What Entra's token must say: who issued it, which Entra service asks, and that it was
+// made for a POST to this Logic App through Resource Manager.
+var claims = [
+  {
+    name: 'iss'
+    value: 'https://sts.windows.net/${tenant().tenantId}/'
+  }
+  {
+    name: 'appid'
+    value: callerAppId
+  }
+  {
+    name: 'm'
+    value: 'POST'
+  }
+  {
+    name: 'u'
+    value: resourceManagerHost
+  }
+  {
+    name: 'p'
+    value: resourceId('Microsoft.Logic/workflows', name)
+  }
+]
+
+resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    purpose: 'resume-handler callout starter'
+  })
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    state: 'Enabled'
+    definition: definition
+    parameters: {
+      resumeQueueUrl: {
+        value: 'https://${serviceBusNamespaceName}.servicebus.windows.net/${queueName}/messages'
+      }
+    }
+    accessControl: {
+      triggers: {
+        openAuthenticationPolicies: {
+          policies: {
+            EntraCaller: {
+              type: 'AADPOP'
+              claims: claims
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+module sender 'role-assignment.bicep' = {
+  name: 'sender-${name}'
+  params: {
+    namespaceName: serviceBusNamespaceName
+    queueName: queueName
+    principalId: workflow.identity.principalId
+    roleDefinitionId: senderRoleId
+  }
+}
+
+output name string = workflow.name
+output principalId string = workflow.identity.principalId
