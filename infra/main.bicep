@@ -55,6 +55,15 @@ param deployLifecycleWorkflowsStarter bool = true
 @description('Deploy the Entitlement Management callout starter: a Logic App that an access package custom extension calls, and that sends the resume to the resume-access-request queue.')
 param deployEntitlementManagementStarter bool = true
 
+@description('Deploy the alerts (dead letters, stale work, failing resumes, a handler that is not running) and the workbook.')
+param deployAlerts bool = true
+
+@description('With deployAlerts: an existing action group to notify; empty to create one.')
+param alertActionGroupId string = ''
+
+@description('With deployAlerts and no alertActionGroupId: the e-mail address the new action group notifies.')
+param alertEmail string = ''
+
 @description('Comma-separated workflow ids allowed for task resumes; empty for all.')
 param allowedWorkflowIds string = ''
 
@@ -191,6 +200,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     tags: tags
     maxDeliveryCount: maxDeliveryCount
     queueNames: queueNames
+    workspaceId: logs.id
   }
 }
 
@@ -210,6 +220,7 @@ module lifecycleWorkflowsStarter 'modules/starter.bicep' = if (deployLifecycleWo
     callerAppId: lifecycleWorkflowsAppId
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     queueName: queueNames[0]
+    workspaceId: logs.id
   }
 }
 
@@ -223,6 +234,7 @@ module entitlementManagementStarter 'modules/starter.bicep' = if (deployEntitlem
     callerAppId: entitlementManagementAppId
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
     queueName: queueNames[1]
+    workspaceId: logs.id
   }
 }
 
@@ -388,6 +400,42 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (requireEntraAuth) {
         enabled: false
       }
     }
+  }
+}
+
+// ---- Monitoring: alerts, the workbook, diagnostic settings (README, *Monitoring*) --------
+
+resource appDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: logs.id
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = if (deployAlerts) {
+  name: 'monitoring'
+  params: {
+    name: '${environmentName}-${suffix}'
+    location: location
+    tags: tags
+    applicationInsightsId: insights.id
+    serviceBusNamespaceId: serviceBus.outputs.namespaceId
+    queueNames: queueNames
+    actionGroupId: alertActionGroupId
+    alertEmail: alertEmail
   }
 }
 

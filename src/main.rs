@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
     let application = match Application::build(settings).await {
         Ok(application) => application,
         Err(e) => {
-            eprintln!("resume-handler: {e:#}");
+            eprintln!("resume-handler: cannot start: {e:#}");
             return ExitCode::from(1);
         }
     };

@@ -24,6 +24,9 @@ param messageTimeToLive string = 'P14D'
 @description('Queue names; the function.json files bind to these.')
 param queueNames array
 
+@description('Log Analytics workspace for the namespace\'s logs and metrics (diagnostic settings).')
+param workspaceId string
+
 resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   name: name
   location: location
@@ -52,6 +55,28 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [f
     requiresSession: false
   }
 }]
+
+// Every log category and the metrics to the workspace. Dead-lettered counts are not among
+// the exported metrics: the dead-letter alert reads the platform metric itself.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
 
 output namespaceName string = namespace.name
 output namespaceId string = namespace.id

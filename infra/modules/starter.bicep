@@ -27,6 +27,9 @@ param serviceBusNamespaceName string
 @description('The queue the starter sends to; its identity gets Azure Service Bus Data Sender on it alone.')
 param queueName string
 
+@description('Log Analytics workspace for the run history (diagnostic settings).')
+param workspaceId string
+
 @description('Azure Service Bus Data Sender.')
 param senderRoleId string = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 
@@ -87,6 +90,26 @@ resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
         }
       }
     }
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: workflow
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        category: 'WorkflowRuntime'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
   }
 }
 

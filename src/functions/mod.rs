@@ -15,7 +15,7 @@ mod summary;
 pub mod table;
 
 use crate::app::App;
-use crate::domain::{AccessCommand, ResumeTask};
+use crate::domain::{AccessCommand, Kind, ResumeTask};
 use crate::graph::Call;
 use crate::host::{HttpOutput, Invocation, InvocationResponse};
 use crate::telemetry::escape;
@@ -104,6 +104,7 @@ async fn resume(
         Trigger::Queue | Trigger::Timer => app.settings.retry_budget,
     };
     let call = Call::new(correlation, budget);
+    summary.field("kind", Some(Kind::from(kind).as_str()));
     let outcome = match (body, kind) {
         (Err(error), _) => Err(Failure::Invalid(error)),
         (Ok(body), Resumable::Task) => run_task(app, &body, &call, &mut summary).await,
@@ -118,6 +119,7 @@ async fn resume(
             app.wait_until(call.deadline()).await;
         }
     }
+    summary.graph(call.stats());
     answer(trigger, outcome, summary)
 }
 
@@ -196,7 +198,16 @@ async fn list(
     summary.field("staleCount", Some(report.stale_count.to_string()));
     summary.field("partial", Some(report.partial.to_string()));
     summary.field("errors", Some(report.errors.len().to_string()));
-    summary.field("graphCalls", Some(report.graph_calls.to_string()));
+    summary.field(
+        "oldestAgeSeconds",
+        report
+            .items
+            .iter()
+            .filter_map(|i| i.waiting().age_seconds)
+            .max()
+            .map(|age| age.to_string()),
+    );
+    summary.graph(call.stats());
     let line = summary.finish(if report.partial { "partial" } else { "listed" }, None);
     if report.partial {
         tracing::warn!("{line}");

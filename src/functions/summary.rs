@@ -1,7 +1,9 @@
 //! The one summary line of an invocation:
 //! `Function invocationId=… key=value … outcome=… graphRequestId=… durationMs=…`.
+//! Its names are what the template's alerts and workbook query (README, *Logging*).
 //! Only ids and enums go in it: never a token, a secret or free text from a message; and
 //! every value is escaped, so a MessageId with a line break cannot forge a second line.
+use crate::graph::CallStats;
 use crate::host::Invocation;
 use crate::telemetry::escape;
 use std::fmt::Write;
@@ -28,6 +30,15 @@ impl Summary {
         if let Some(value) = value {
             let _ = write!(self.text, " {key}={}", escape(value.as_ref()));
         }
+    }
+
+    /// What Graph cost: `graphCalls`, `graphMs`, `throttled` (answers that were 429) and
+    /// `graphStatus` (the last answer's status), the last only when Graph answered.
+    pub(crate) fn graph(&mut self, stats: CallStats) {
+        self.field("graphCalls", Some(stats.requests.to_string()));
+        self.field("graphMs", Some(stats.graph_time.as_millis().to_string()));
+        self.field("throttled", Some(stats.throttled.to_string()));
+        self.field("graphStatus", stats.last_status.map(|s| s.to_string()));
     }
 
     pub(crate) fn finish(mut self, outcome: &str, graph_request_id: Option<&str>) -> String {

@@ -30,6 +30,15 @@ pub enum Resumable {
     AccessRequest,
 }
 
+impl From<Resumable> for crate::domain::Kind {
+    fn from(kind: Resumable) -> Self {
+        match kind {
+            Resumable::Task => Self::Task,
+            Resumable::AccessRequest => Self::AccessRequest,
+        }
+    }
+}
+
 /// How a function's invocations arrive, and so how it answers: HTTP through `Outputs.res`,
 /// the others through `ReturnValue` and the invocation's own status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::time::timeout_at;
@@ -60,6 +60,21 @@ pub struct Call {
     /// (the in-progress sweep); `None`: the requests share the call's budget (a resume).
     per_request: Option<Duration>,
     requests: AtomicU32,
+    /// Answers that were 429.
+    throttled: AtomicU32,
+    /// Time spent in attempts (sending, waiting for and reading answers), in microseconds.
+    graph_micros: AtomicU64,
+    /// The status of the last answer; 0 before any.
+    last_status: AtomicU32,
+}
+
+/// What a call's requests came to, for its log line (README, *Logging*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallStats {
+    pub requests: u32,
+    pub throttled: u32,
+    pub graph_time: Duration,
+    pub last_status: Option<u16>,
 }
 
 impl Call {
@@ -70,6 +85,9 @@ impl Call {
             deadline: Instant::now() + budget,
             per_request: None,
             requests: AtomicU32::new(0),
+            throttled: AtomicU32::new(0),
+            graph_micros: AtomicU64::new(0),
+            last_status: AtomicU32::new(0),
         }
     }
 
@@ -92,6 +110,17 @@ impl Call {
     /// Requests sent to Graph so far (retries included).
     pub fn graph_requests(&self) -> u32 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> CallStats {
+        CallStats {
+            requests: self.graph_requests(),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            graph_time: Duration::from_micros(self.graph_micros.load(Ordering::Relaxed)),
+            last_status: u16::try_from(self.last_status.load(Ordering::Relaxed))
+                .ok()
+                .filter(|s| *s != 0),
+        }
     }
 
     fn request_deadline(&self) -> Instant {
@@ -252,8 +281,13 @@ impl GraphClient {
             };
             let attempt = match token {
                 Ok(token) => {
-                    self.attempt(call, &method, &url, body, token, deadline)
-                        .await
+                    let sent = Instant::now();
+                    let attempt = self
+                        .attempt(call, &method, &url, body, token, deadline)
+                        .await;
+                    let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    call.graph_micros.fetch_add(micros, Ordering::Relaxed);
+                    attempt
                 }
                 Err(failure) => Attempt::Retry {
                     failure,
@@ -332,6 +366,10 @@ impl GraphClient {
             Err(e) => return connection_failure(&e),
         };
         let status = response.status().as_u16();
+        call.last_status.store(status.into(), Ordering::Relaxed);
+        if status == 429 {
+            call.throttled.fetch_add(1, Ordering::Relaxed);
+        }
         let header = |name: &str| {
             response
                 .headers()

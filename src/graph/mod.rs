@@ -11,7 +11,7 @@ pub mod models;
 pub mod path;
 pub mod retry;
 
-pub use client::{Call, GraphClient};
+pub use client::{Call, CallStats, GraphClient};
 pub use error::GraphFailure;
 pub use path::GraphPath;
 pub use retry::RetryPolicy;

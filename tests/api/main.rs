@@ -8,5 +8,6 @@ mod graph_client;
 mod host_protocol;
 mod hostile_graph;
 mod list_in_progress;
+mod monitoring;
 mod resume_task;
 mod starters;

@@ -1,0 +1,228 @@
+//! The template's alerts and workbook (infra/monitoring/) query the handler's log lines: every
+//! `name=` they read, every line they start from and every outcome they count must be one the
+//! handler writes. The lines are collected from the binary itself, doing each kind of work.
+use crate::helpers::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::Stdio;
+
+fn monitoring_file(name: &str) -> String {
+    let path = format!("{}/infra/monitoring/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every query of the template: the alerts' files and the workbook's items.
+fn queries() -> Vec<(String, String)> {
+    let mut queries: Vec<(String, String)> = [
+        "stale-work.kql",
+        "failed-invocations.kql",
+        "startup-failures.kql",
+        "sweeps.kql",
+    ]
+    .iter()
+    .map(|f| (f.to_string(), without_comments(&monitoring_file(f))))
+    .collect();
+    let workbook: Value = serde_json::from_str(&monitoring_file("workbook.json")).unwrap();
+    for item in workbook["items"].as_array().unwrap() {
+        if let Some(query) = item["content"]["query"].as_str() {
+            queries.push((format!("workbook {}", item["name"]), query.to_string()));
+        }
+    }
+    queries
+}
+
+/// A KQL query without its `//` comment lines.
+fn without_comments(query: &str) -> String {
+    query
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `name=` a query reads: an identifier directly before `=`, as in `staleCount=` or the
+/// regular expression `\bstaleCount=(\d+)` (KQL's own `x = …` has a space, `>=` no name).
+fn names_read(query: &str) -> BTreeSet<String> {
+    let bytes = query.as_bytes();
+    let mut names = BTreeSet::new();
+    for (at, _) in query.match_indices('=') {
+        let mut start = at;
+        while start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
+            start -= 1;
+        }
+        let mut name = &query[start..at];
+        if start > 0 && bytes[start - 1] == b'\\' {
+            name = name.strip_prefix('b').unwrap_or(name);
+        }
+        if !name.is_empty() && bytes.get(at + 1) != Some(&b'=') {
+            names.insert(name.to_string());
+        }
+    }
+    names
+}
+
+/// What a query quotes: `@"…"` regular expressions (KQL's are RE2, which the `regex` crate
+/// reads the same), and plain text such as `"ListInProgress invocationId="` or an outcome.
+fn quoted(query: &str) -> (Vec<regex::Regex>, Vec<String>) {
+    let (mut patterns, mut texts) = (Vec::new(), Vec::new());
+    let mut parts = query.split('"');
+    let mut before = parts.next().unwrap_or_default();
+    while let (Some(inside), Some(after)) = (parts.next(), parts.next()) {
+        if before.ends_with('@') {
+            patterns.push(regex::Regex::new(inside).unwrap_or_else(|e| panic!("{inside}: {e}")));
+        } else {
+            texts.push(inside.to_string());
+        }
+        before = after;
+    }
+    (patterns, texts)
+}
+
+/// What the handler writes while doing each kind of work, and when it cannot start.
+async fn lines_the_handler_writes() -> Vec<String> {
+    let app = spawn_app_with(
+        Options::default()
+            .tenant("workflows=2,tasks=2,customTasks=1,users=4,inProgress=1,requests=8")
+            .env("STALE_AFTER", "1s"),
+    )
+    .await;
+    let mut lines = Vec::new();
+    let mut logs = |answer: &Value| {
+        lines.extend(
+            answer["Logs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.as_str().map(str::to_string)),
+        )
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (_, answer) = app.timer().await;
+    logs(&answer);
+    let mut payload = http_payload("InProgress", "");
+    payload["Data"]["req"]["Method"] = "GET".into();
+    let (_, answer) = app.invoke("InProgress", &payload).await;
+    logs(&answer);
+    // A throttled resume, then the same resume again.
+    app.graph.add_fault("429:times=1,retry-after=1").unwrap();
+    let task = app.waiting_task(0);
+    let command = resume_task_command(&task, "completed");
+    let (_, answer) = app
+        .invoke(
+            "ResumeTask",
+            &http_payload("ResumeTask", &command.to_string()),
+        )
+        .await;
+    logs(&answer);
+    let (_, answer) = app.queue("ResumeTaskQueue", &command, "m-1", 1).await;
+    logs(&answer);
+    let request = app.waiting_request(0);
+    let (_, answer) = app
+        .queue(
+            "ResumeAccessRequestQueue",
+            &resume_access_command(&request),
+            "m-2",
+            1,
+        )
+        .await;
+    logs(&answer);
+    let (_, answer) = app
+        .invoke(
+            "ResumeAccessRequest",
+            &http_payload(
+                "ResumeAccessRequest",
+                r#"{"Stage": "CustomExtensionConnectionTest"}"#,
+            ),
+        )
+        .await;
+    logs(&answer);
+    let (_, _) = app.http("ResumeTask", r#"{"workflowId": "a/b"}"#).await;
+    lines.extend(app.stderr());
+
+    // Settings it refuses, and a port it cannot take.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "7071")
+        .env("GRAPH_CLOUD", "mars")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    lines.extend(
+        String::from_utf8_lossy(&refused.stderr)
+            .lines()
+            .map(str::to_string),
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let blocked = std::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .env_clear()
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", &port)
+        .env("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token")
+        .env("IDENTITY_HEADER", "x")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!blocked.status.success());
+    lines.extend(
+        String::from_utf8_lossy(&blocked.stderr)
+            .lines()
+            .map(str::to_string),
+    );
+    lines
+}
+
+#[tokio::test]
+async fn every_name_and_line_the_alerts_and_the_workbook_query_is_one_the_handler_writes() {
+    let lines = lines_the_handler_writes().await;
+    let written: BTreeSet<String> = lines.iter().flat_map(|l| names_read(l)).collect();
+    for expected in [
+        "kind",
+        "graphCalls",
+        "graphMs",
+        "throttled",
+        "graphStatus",
+        "staleCount",
+    ] {
+        assert!(
+            written.contains(expected),
+            "{expected} missing from {lines:#?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.contains(" throttled=1 ")),
+        "the 429 is counted: {lines:#?}"
+    );
+    for (name, query) in queries() {
+        for key in names_read(&query) {
+            assert!(
+                written.contains(&key),
+                "{name} reads {key}=, which no line of the handler has"
+            );
+        }
+        let (patterns, texts) = quoted(&query);
+        for pattern in patterns {
+            assert!(
+                lines.iter().any(|l| pattern.is_match(l)),
+                "{name}: no line of the handler matches {pattern}"
+            );
+        }
+        for text in texts {
+            assert!(
+                lines.iter().any(|l| l.contains(&text))
+                    || lines.iter().any(|l| l.contains(&format!("outcome={text}"))),
+                "{name} looks for {text:?}, which no line of the handler has"
+            );
+        }
+    }
+}
+
+#[test]
+fn names_are_read_from_regexes_and_text_but_not_from_kql_assignments() {
+    let names = names_read(
+        r#"| where message startswith "ListInProgress invocationId=" | extend s = toint(extract(@"\bstaleCount=(\d+)", 1, message)) | where a >= 5 and b == 1"#,
+    );
+    assert_eq!(
+        names,
+        ["invocationId", "staleCount"].map(String::from).into()
+    );
+}
