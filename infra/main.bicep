@@ -94,6 +94,25 @@ param graphMaxConcurrency int = 8
 // deliveries × budget is the outage ridden out: 50 × 240 s = 200 minutes by default.
 var maxDeliveryCount = (outageRideOutMinutes * 60 + graphRetryBudgetSeconds - 1) / graphRetryBudgetSeconds
 
+@description('Where the handler runs. FlexConsumption (FC1, the default): scales to zero, billed per execution. ElasticPremium (EP1): for a region where Flex does not offer the custom runtime; always one warm instance, billed per hour. README, Hosting.')
+@allowed([
+  'FlexConsumption'
+  'ElasticPremium'
+])
+param hostingPlan string = 'FlexConsumption'
+
+@description('Spread the plan\'s instances (and the storage account) over availability zones, where the region has them.')
+param zoneRedundant bool = false
+
+@description('Put the app\'s outbound traffic in a virtual network created here (10.40.0.0/24), unless subnetId names an existing subnet.')
+param virtualNetwork bool = false
+
+@description('With virtualNetwork: an existing subnet to integrate with, delegated to Microsoft.App/environments (Flex) or Microsoft.Web/serverFarms (Elastic Premium).')
+param subnetId string = ''
+
+@description('Flex only: deploy code and settings by draining and replacing instances in batches (rolling updates, a preview feature) instead of restarting them all.')
+param rollingUpdates bool = false
+
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
@@ -116,7 +135,10 @@ var queueNames = [
   'resume-task'
   'resume-access-request'
 ]
-var deploymentContainer = 'app-package'
+// One deployment container per app, so two apps sharing the account never overwrite each
+// other's package.
+var deploymentContainer = take('app-package-${toLower(appName)}', 63)
+var isFlex = hostingPlan == 'FlexConsumption'
 var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
@@ -143,7 +165,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_LRS'
+    name: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'
   }
   properties: {
     allowSharedKeyAccess: false
@@ -240,17 +262,57 @@ module entitlementManagementStarter 'modules/starter.bicep' = if (deployEntitlem
 
 // ---- The function app -------------------------------------------------------------------
 
+// ---- Optional virtual network: the app's outbound traffic goes through its subnet --------
+
+var createVirtualNetwork = virtualNetwork && empty(subnetId)
+
+resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (createVirtualNetwork) {
+  name: 'vnet-${environmentName}-${suffix}'
+  location: location
+  tags: tags
+  properties: {
+    addressSpace: {
+      addressPrefixes: [
+        '10.40.0.0/24'
+      ]
+    }
+    subnets: [
+      {
+        name: 'app'
+        properties: {
+          addressPrefix: '10.40.0.0/26'
+          delegations: [
+            {
+              name: 'app'
+              properties: {
+                serviceName: isFlex ? 'Microsoft.App/environments' : 'Microsoft.Web/serverFarms'
+              }
+            }
+          ]
+        }
+      }
+    ]
+  }
+}
+
+var appSubnetId = !virtualNetwork ? '' : (createVirtualNetwork ? vnet!.properties.subnets[0].id : subnetId)
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${environmentName}-${suffix}'
   location: location
   tags: tags
-  kind: 'functionapp'
-  sku: {
+  kind: isFlex ? 'functionapp' : 'elastic'
+  sku: isFlex ? {
     name: 'FC1'
     tier: 'FlexConsumption'
+  } : {
+    name: 'EP1'
+    tier: 'ElasticPremium'
   }
   properties: {
     reserved: true
+    zoneRedundant: zoneRedundant
+    maximumElasticWorkerCount: isFlex ? null : min(maximumInstanceCount, 100)
   }
 }
 
@@ -275,11 +337,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
+    vnetRouteAllEnabled: !empty(appSubnetId)
     siteConfig: {
       minTlsVersion: '1.2'
       http20Enabled: true
     }
-    functionAppConfig: {
+    functionAppConfig: isFlex ? union({
       deployment: {
         storage: {
           type: 'blobContainer'
@@ -300,7 +364,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         name: 'custom'
         version: '1.0'
       }
-    }
+    }, rollingUpdates ? {
+      siteUpdateStrategy: {
+        type: 'RollingUpdate'
+      }
+    } : {}) : null
   }
 }
 
@@ -314,6 +382,15 @@ var identitySettings = useUserAssignedIdentity ? {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${clientId};Authorization=AAD'
 } : {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
+}
+// Elastic Premium runs the same zip from the deployment container, read with the app's
+// identity (WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID), so it needs no Azure Files share
+// and no storage key. Flex sets neither the runtime nor the extension version in settings.
+var premiumSettings = isFlex ? {} : {
+  FUNCTIONS_EXTENSION_VERSION: '~4'
+  FUNCTIONS_WORKER_RUNTIME: 'custom'
+  WEBSITE_RUN_FROM_PACKAGE: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}/resume-handler.zip'
+  WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity.id : 'SystemAssigned'
 }
 var optionalSettings = union(
   empty(allowedWorkflowIds) ? {} : {
@@ -344,7 +421,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     LIST_IN_PROGRESS_KINDS: !empty(listInProgressKinds)
       ? listInProgressKinds
       : (grantEntitlementManagement ? 'task,accessRequest' : 'task')
-  }, identitySettings, optionalSettings)
+  }, identitySettings, optionalSettings, premiumSettings)
 }
 
 // Publishing with basic credentials (FTP, SCM) is off: deploy with an Entra identity.
@@ -506,6 +583,8 @@ module graphPermissions 'modules/graph-app-roles.bicep' = if (grantGraphPermissi
 // ---- Outputs: names and ids, never a secret ------------------------------------------------
 
 output functionAppName string = app.name
+output hostingPlan string = hostingPlan
+output deploymentContainer string = deploymentContainer
 output functionAppHostName string = app.properties.defaultHostName
 output principalId string = principalId
 @description('What to type when creating the custom extension in Entra: the starters\' subscription, resource group and Logic App names.')

@@ -360,18 +360,56 @@ fn the_security_baseline_holds_and_no_output_or_setting_carries_a_secret() {
             }
         }
     }
-    let settings = property_keys(&main);
+    // Flex refuses these settings; Elastic Premium needs the first three, and runs from
+    // the package with the app's identity, so no setting carries a storage key.
+    let premium = objects_in(&main, "variable_declaration", "premiumSettings");
+    let premium_keys: BTreeSet<&str> = premium
+        .iter()
+        .flat_map(|o| o.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    assert!(main.contains("var premiumSettings = isFlex ? {} : {"));
     for setting in [
         "FUNCTIONS_WORKER_RUNTIME",
         "FUNCTIONS_EXTENSION_VERSION",
         "WEBSITE_RUN_FROM_PACKAGE",
-        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
     ] {
         assert!(
-            !settings.contains(setting),
-            "{setting} must not be set on Flex Consumption"
+            premium_keys.contains(setting),
+            "{setting} for Elastic Premium"
+        );
+        assert_eq!(
+            main.matches(&format!("{setting}:")).count(),
+            1,
+            "{setting} is set for Elastic Premium only, never on Flex Consumption"
         );
     }
+    assert!(!property_keys(&main).contains("WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"));
+    assert!(main.contains("WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity.id : 'SystemAssigned'"));
+}
+
+#[test]
+fn the_hosting_choice_zones_network_and_updates_are_options_with_safe_defaults() {
+    let main = read("infra/main.bicep");
+    for default in [
+        "param hostingPlan string = 'FlexConsumption'",
+        "param zoneRedundant bool = false",
+        "param virtualNetwork bool = false",
+        "param rollingUpdates bool = false",
+    ] {
+        assert!(main.contains(default), "{default}");
+    }
+    assert!(
+        main.contains("functionAppConfig: isFlex ? union({"),
+        "Flex config on Flex only"
+    );
+    assert!(main.contains("type: 'RollingUpdate'"));
+    assert!(main.contains("name: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'"));
+    assert!(main.contains("zoneRedundant: zoneRedundant"));
+    assert!(main.contains(
+        "serviceName: isFlex ? 'Microsoft.App/environments' : 'Microsoft.Web/serverFarms'"
+    ));
+    assert!(main.contains("var deploymentContainer = take('app-package-${toLower(appName)}', 63)"));
+    assert!(main.contains("output deploymentContainer string = deploymentContainer"));
 }
 
 #[test]
@@ -629,4 +667,45 @@ fn the_starters_send_to_the_queues_with_the_ids_entra_retries_with() {
         serde_json::json!({}),
         "the test sends nothing"
     );
+}
+
+/// Runs infra/preflight.sh with a stand-in `az` that answers `runtimes` to the runtime query.
+fn preflight(args: &[&str], runtimes: &str) -> (i32, String) {
+    let bin = std::env::temp_dir().join(format!(
+        "preflight-az-{}-{}",
+        std::process::id(),
+        runtimes.len()
+    ));
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(&az, format!("#!/bin/sh\nprintf '%s' '{runtimes}'\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = std::process::Command::new("bash")
+        .arg(root().join("infra/preflight.sh"))
+        .args(args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_preflight_check_sends_a_region_without_flex_custom_to_elastic_premium() {
+    let (code, text) = preflight(&["westeurope"], "custom\t1.0\n");
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = preflight(&["nowhere"], "");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("hostingPlan=ElasticPremium"), "{text}");
+    let (code, _) = preflight(&["nowhere", "ElasticPremium"], "");
+    assert_eq!(code, 0);
+    let (code, text) = preflight(&[], "");
+    assert_eq!(code, 2, "{text}");
+    assert!(read("azure.yaml").contains("run: infra/preflight.sh"));
 }
