@@ -709,3 +709,38 @@ fn the_preflight_check_sends_a_region_without_flex_custom_to_elastic_premium() {
     assert_eq!(code, 2, "{text}");
     assert!(read("azure.yaml").contains("run: infra/preflight.sh"));
 }
+
+#[test]
+fn the_alerts_and_the_workbook_load_the_queries_that_are_tested() {
+    let module = read("infra/modules/monitoring.bicep");
+    // tests/api/monitoring.rs checks these files against the handler's lines.
+    for file in [
+        "stale-work.kql",
+        "failed-invocations.kql",
+        "startup-failures.kql",
+        "sweeps.kql",
+    ] {
+        assert!(
+            module.contains(&format!("loadTextContent('../monitoring/{file}')")),
+            "{file}"
+        );
+    }
+    assert!(module.contains("loadTextContent('../monitoring/workbook.json')"));
+    for placeholder in ["__APP_INSIGHTS__", "__SERVICE_BUS__"] {
+        assert!(
+            module.contains(&format!("'{placeholder}'")),
+            "{placeholder} is filled in"
+        );
+        assert!(read("infra/monitoring/workbook.json").contains(placeholder));
+    }
+    assert!(module.contains("metricName: 'DeadletteredMessages'"));
+    assert!(module.contains("name: 'EntityName'") && module.contains("values: queueNames"));
+    let main = read("infra/main.bicep");
+    assert!(main.contains("module monitoring 'modules/monitoring.bicep' = if (deployAlerts)"));
+    assert!(main.contains("param deployAlerts bool = true"));
+    for scope in ["scope: app", "category: 'FunctionAppLogs'"] {
+        assert!(main.contains(scope), "{scope}");
+    }
+    assert!(read("infra/modules/servicebus.bicep").contains("categoryGroup: 'allLogs'"));
+    assert!(read("infra/modules/starter.bicep").contains("category: 'WorkflowRuntime'"));
+}
