@@ -200,14 +200,18 @@ fn one_request_per_stage(tenant: &mut graph_emulator::Tenant) {
     }
 }
 
-#[tokio::test]
-async fn the_entitlement_management_starter_resumes_at_every_stage_and_denies_only_where_it_may() {
-    let app = spawn_app_with(
+async fn app_with_one_request_per_stage() -> TestApp {
+    spawn_app_with(
         Options::default()
             .tenant("workflows=1,tasks=2,customTasks=1,users=2,inProgress=1,requests=8")
             .edit(one_request_per_stage),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_entitlement_management_starter_resumes_at_every_stage_and_denies_only_where_it_may() {
+    let app = app_with_one_request_per_stage().await;
     let em = entitlement_management();
     for n in 0..4 {
         let (request, instance, stage) = app.waiting_request(0);
@@ -245,12 +249,7 @@ async fn the_entitlement_management_starter_resumes_at_every_stage_and_denies_on
 
 #[tokio::test]
 async fn when_the_steps_fail_the_em_starter_denies_at_creation_and_sends_nothing_later() {
-    let app = spawn_app_with(
-        Options::default()
-            .tenant("workflows=1,tasks=2,customTasks=1,users=2,inProgress=1,requests=8")
-            .edit(one_request_per_stage),
-    )
-    .await;
+    let app = app_with_one_request_per_stage().await;
     let em = entitlement_management();
     let waiting: Vec<_> = (0..4).map(|n| app.waiting_request(n)).collect();
     for (request, instance, stage) in &waiting {
