@@ -69,7 +69,11 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
     match before(call.deadline(), waiting_requests(app, graph, call)).await {
         None => g.cut_short = true,
         Some(Err(failure)) => g.errors.push(error(&failure)),
-        Some(Ok(waiting)) => g.waiting = waiting,
+        Some(Ok(requests)) => {
+            let (waiting, refused) = waiting_callouts(requests);
+            g.waiting = waiting;
+            g.errors.extend(refused.iter().map(error));
+        }
     }
     if g.waiting.is_empty() {
         return g;
@@ -86,17 +90,18 @@ fn error(failure: &GraphFailure) -> SweepError {
     SweepError::new(Kind::AccessRequest, None, failure)
 }
 
-/// Every waiting callout, by the status filter or, where Graph refuses it, the documented one.
+/// The requests that may wait, by the status filter or, where Graph refuses it, the
+/// documented one.
 async fn waiting_requests(
     app: &App,
     graph: &GraphClient,
     call: &Call,
-) -> Result<Vec<Waiting>, GraphFailure> {
+) -> Result<Vec<AssignmentRequest>, GraphFailure> {
     if !app.status_filter_refused() {
         let url = requests_url(graph, "status eq 'WaitingForCallback'");
         match graph.list(call, url).await {
             Err(GraphFailure::Status { status: 400, .. }) => app.refuse_status_filter(),
-            listed => return listed.map(waiting_callouts),
+            listed => return listed,
         }
     }
     let since = OffsetDateTime::now_utc() - LOOKBACK;
@@ -106,7 +111,7 @@ async fn waiting_requests(
         .format(&Rfc3339)
         .expect("a date within a year of now formats");
     let url = requests_url(graph, &format!("createdDateTime gt {since}"));
-    graph.list(call, url).await.map(waiting_callouts)
+    graph.list(call, url).await
 }
 
 fn requests_url(graph: &GraphClient, filter: &str) -> Url {
@@ -118,29 +123,36 @@ fn requests_url(graph: &GraphClient, filter: &str) -> Url {
     url
 }
 
-/// The callouts that wait, each with its request; a request whose id this app would not put
-/// in a path is left out (a resume could not name it).
-fn waiting_callouts(requests: Vec<AssignmentRequest>) -> Vec<Waiting> {
-    requests
-        .into_iter()
-        .filter(|r| listed_id(r.id.as_deref()).is_ok())
-        .flat_map(|request| {
-            let callouts: Vec<CalloutInstance> = request
-                .custom_extension_callout_instances
-                .iter()
-                .filter(|c| {
-                    c.status
-                        .as_deref()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("waitingForCallback"))
-                })
-                .cloned()
-                .collect();
-            callouts.into_iter().map(move |callout| Waiting {
-                request: request.clone(),
-                callout,
+/// The callouts that wait, each with its request. A waiting request whose id this app would
+/// not put in a path cannot be resumed by it: it is reported as a failure of the sweep, as a
+/// task with such an id is.
+fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<GraphFailure>) {
+    let mut waiting = Vec::new();
+    let mut refused = Vec::new();
+    for request in requests {
+        let callouts: Vec<CalloutInstance> = request
+            .custom_extension_callout_instances
+            .iter()
+            .filter(|c| {
+                c.status
+                    .as_deref()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("waitingForCallback"))
             })
-        })
-        .collect()
+            .cloned()
+            .collect();
+        if callouts.is_empty() {
+            continue;
+        }
+        if let Err(failure) = listed_id(request.id.as_deref()) {
+            refused.push(failure);
+            continue;
+        }
+        waiting.extend(callouts.into_iter().map(|callout| Waiting {
+            request: request.clone(),
+            callout,
+        }));
+    }
+    (waiting, refused)
 }
 
 /// Every assignment policy, with its access package and the custom extension it runs at
@@ -175,4 +187,64 @@ fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<(String, String), Extension
         }
     }
     uses
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn requests(value: serde_json::Value) -> Vec<AssignmentRequest> {
+        serde_json::from_value::<crate::graph::models::Page<AssignmentRequest>>(value)
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn only_waiting_callouts_count_and_a_request_with_an_unusable_id_is_an_error() {
+        let (waiting, refused) = waiting_callouts(requests(json!({"value": [
+            {"id": "r1", "customExtensionCalloutInstances": [
+                {"id": "c1", "status": "waitingForCallback"},
+                {"id": "c0", "status": "callbackReceived"}]},
+            {"id": "r2", "status": "WaitingForCallback", "customExtensionCalloutInstances": 7},
+            {"id": "../r3", "customExtensionCalloutInstances": [{"id": "c3", "status": "WAITINGFORCALLBACK"}]},
+            {"id": "../r4", "customExtensionCalloutInstances": [{"id": "c4", "status": "calloutSent"}]},
+            {"customExtensionCalloutInstances": [{"id": "c5", "status": 1}]}
+        ]})));
+        let ids: Vec<_> = waiting
+            .iter()
+            .map(|w| (w.request.id.clone().unwrap(), w.callout.id.clone().unwrap()))
+            .collect();
+        assert_eq!(ids, [("r1".to_string(), "c1".to_string())]);
+        assert_eq!(refused.len(), 1, "only the waiting request with a bad id");
+    }
+
+    #[test]
+    fn an_extension_at_two_stages_of_one_package_has_both_and_other_packages_stay_apart() {
+        let policies: Vec<AssignmentPolicy> = serde_json::from_value(json!([
+            {"accessPackage": {"id": "p1"}, "customExtensionStageSettings": [
+                {"stage": "assignmentRequestCreated", "customExtension": {"id": "e1",
+                    "callbackConfiguration": {"timeoutDuration": "P1D"}}},
+                {"stage": "assignmentRequestApproved", "customExtension": {"id": "e1"}}]},
+            {"accessPackageId": "p2", "customExtensionStageSettings": [
+                {"stage": "assignmentRequestApproved", "customExtension": {"id": "e1",
+                    "callbackConfiguration": {"timeoutDuration": "PT9999999999H"}}},
+                {"stage": null, "customExtension": {"id": "e2"}},
+                {"stage": "assignmentRequestCreated", "customExtension": "e3"}]},
+            {"customExtensionStageSettings": [{"stage": "assignmentRequestCreated", "customExtension": {"id": "e9"}}]}
+        ]))
+        .unwrap();
+        let uses = uses(policies);
+        let p1 = &uses[&("p1".to_string(), "e1".to_string())];
+        assert_eq!(p1.stages.len(), 2);
+        assert_eq!(p1.timeout, Some(Duration::from_secs(86_400)));
+        let p2 = &uses[&("p2".to_string(), "e1".to_string())];
+        assert_eq!(p2.stages.len(), 1);
+        assert_eq!(p2.timeout, None, "an absurd timeout is no timeout");
+        assert_eq!(
+            uses.len(),
+            2,
+            "malformed settings and packageless policies are left out"
+        );
+    }
 }
