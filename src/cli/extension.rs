@@ -7,7 +7,7 @@
 //! without an example of either reading or writing it. So `show` accepts what comes (an
 //! object with `appId` or `id`, or the id itself), `grant` keeps every entry as it came and
 //! adds `{"appId": …}`, and then reads the extension back to check that the app is listed.
-use super::print_failure;
+use super::{call, print_failure};
 use crate::app::App;
 use crate::domain::{CommandError, ResourceId};
 use crate::functions::outcome::Failure;
@@ -280,10 +280,6 @@ fn client_id(text: &str) -> Result<String, Failure> {
                 ),
             ))
         })
-}
-
-fn call(app: &App) -> Call {
-    Call::new(uuid::Uuid::new_v4().to_string(), app.settings.retry_budget)
 }
 
 fn hint(failure: &Failure) -> Option<&'static str> {
