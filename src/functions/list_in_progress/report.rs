@@ -155,8 +155,8 @@ pub(super) fn report(
     elapsed: Duration,
 ) -> Report {
     let now = OffsetDateTime::now_utc();
-    let waiting = |started: Option<&str>, timeout: Option<Duration>| {
-        let started = started.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    let date = |text: Option<&str>| text.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    let waiting = |started: Option<OffsetDateTime>, timeout: Option<Duration>| {
         Waiting::new(started, timeout, now, stale_after)
     };
     let mut items = Vec::new();
@@ -175,7 +175,7 @@ pub(super) fn report(
                 task_name: task.name.clone(),
                 task_processing_result_id: result.id.unwrap_or_default(),
                 subject_id: result.subject.and_then(|s| s.id),
-                waiting: waiting(result.started_date_time.as_deref(), timeout.copied()),
+                waiting: waiting(date(result.started_date_time.as_deref()), timeout.copied()),
             })
         }));
         errors.extend(g.errors);
@@ -198,6 +198,7 @@ pub(super) fn report(
                 .as_deref()
                 .is_some_and(|s| s.eq_ignore_ascii_case("assignmentRequestCreated"));
             let target = request.assignment.and_then(|a| a.target);
+            let created = date(request.created_date_time.as_deref());
             Item::AccessRequest(AccessRequestItem {
                 assignment_request_id: request.id.unwrap_or_default(),
                 access_package_id: package.id,
@@ -209,17 +210,10 @@ pub(super) fn report(
                 target_name: target.and_then(|t| t.display_name),
                 request_state: request.state,
                 waiting: waiting(
-                    request
-                        .created_date_time
-                        .as_deref()
-                        .filter(|_| created_stage),
+                    created.filter(|_| created_stage),
                     used.and_then(|u| u.timeout),
                 ),
-                request_created_date_time: request
-                    .created_date_time
-                    .as_deref()
-                    .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-                    .and_then(format_utc),
+                request_created_date_time: created.and_then(format_utc),
             })
         }));
         errors.extend(g.errors);
