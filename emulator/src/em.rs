@@ -67,6 +67,14 @@ fn list(call: &Call, collection: &str) -> Outcome {
         .map(String::as_str)
         .collect();
     let filter = Filter::parse(&call.query, &allowed)?;
+    let nested = Expand::list(&call.query)
+        .iter()
+        .any(|e| e.options.get("$expand").is_some());
+    if nested && !call.emulator.settings.nested_expand {
+        return Err(GraphError::bad_request(
+            "Parsing OData Select and Expand failed: a nested $expand is not supported here.",
+        ));
+    }
     let tenant = call.emulator.read();
     let items = tenant
         .assignment_requests

@@ -56,6 +56,9 @@ pub struct Settings {
     /// default also accepts `id` and `status`, and a seed can narrow it to see what a client
     /// does when Graph refuses one.
     pub request_filters: Vec<String>,
+    /// Whether assignment requests accept an `$expand` nested in another
+    /// (`assignment($expand=target)`), which Graph does not document; a seed can refuse it.
+    pub nested_expand: bool,
     /// The root written into `@odata.nextLink` and `@odata.context` (default: the emulator's
     /// own address), for an emulator behind a proxy, or to test what clients do with a
     /// next link to another host.
@@ -95,6 +98,7 @@ impl Default for Settings {
             ]
             .map(String::from)
             .to_vec(),
+            nested_expand: true,
             public_url: None,
         }
     }

@@ -437,3 +437,29 @@ async fn unreadable_policies_leave_the_requests_reported_without_a_stage_and_the
         .all(|i| i["stage"].is_null() && i["deadline"].is_null()));
     assert_eq!(reported(report), expected(&app), "the tasks are untouched");
 }
+
+#[tokio::test]
+async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_are_listed_without_targets(
+) {
+    let mut options = Options::default().tenant(BOTH_KINDS);
+    options.settings.request_filters = vec!["createdDateTime".into()];
+    options.settings.nested_expand = false;
+    let app = spawn_app_with(options).await;
+    for _ in 0..2 {
+        let (_, answer) = app.timer().await;
+        let report = &answer["ReturnValue"];
+        assert_eq!(report["partial"], false, "{}", report["errors"]);
+        let requests = of_kind(report, "accessRequest");
+        assert_eq!(requests.len(), 30);
+        assert!(requests
+            .iter()
+            .all(|i| i["targetId"].is_null() && i["stage"].is_string()));
+    }
+    let refused = app
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/assignmentRequests") && r.status == 400)
+        .count();
+    assert_eq!(refused, 2, "each refused listing is asked once per process");
+}

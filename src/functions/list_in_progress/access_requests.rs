@@ -4,12 +4,13 @@
 //! *Entitlement Management: what waits*, has the queries and why they were chosen.
 //!
 //! Graph documents `$filter` on assignment requests for `state`, `createdDateTime` and
-//! `accessPackage/id` only, and says that not every property filters. The listing asks for
-//! `status eq 'WaitingForCallback'` first: one page for a tenant's waiting requests, where
-//! a documented filter would list every request of the period. If Graph refuses that filter
-//! (400), the documented `createdDateTime gt` filter over [`LOOKBACK`] is used instead, from
-//! then on for the life of the process. Either way, a request is reported only when one of
-//! its callouts says `waitingForCallback`.
+//! `accessPackage/id` only, and says that not every property filters; it documents
+//! `$expand=assignment`, but not the assignment's target expanded within it. So the listing
+//! is tried in [`LISTINGS`] order, and one that Graph refuses (400) is not asked again for
+//! the life of the process: first `status eq 'WaitingForCallback'`, one page for a tenant's
+//! waiting requests; then the documented `createdDateTime gt` filter over [`LOOKBACK`]; then
+//! the same without the target. Whichever answers, a request is reported only when one of its
+//! callouts says `waitingForCallback`.
 use super::report::SweepError;
 use super::{before, listed_id};
 use crate::app::App;
@@ -25,7 +26,49 @@ use url::Url;
 const REQUESTS: &str = "identityGovernance/entitlementManagement/assignmentRequests";
 const POLICIES: &str = "identityGovernance/entitlementManagement/assignmentPolicies";
 const SELECT: &str = "id,state,status,createdDateTime,customExtensionCalloutInstances";
-const EXPAND: &str = "accessPackage($select=id,displayName),assignment($expand=target)";
+
+/// How the requests that may wait are listed, in the order tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// The fewest pages, with an undocumented filter.
+    WaitingStatus,
+    /// Documented filter, with the target of each request.
+    RecentWithTarget,
+    /// Documented filter and expansion only; targets stay empty.
+    Recent,
+}
+
+pub(crate) const LISTINGS: [Listing; 3] = [
+    Listing::WaitingStatus,
+    Listing::RecentWithTarget,
+    Listing::Recent,
+];
+
+impl Listing {
+    fn expand(self) -> &'static str {
+        match self {
+            Listing::WaitingStatus | Listing::RecentWithTarget => {
+                "accessPackage($select=id,displayName),assignment($expand=target)"
+            }
+            Listing::Recent => "accessPackage($select=id,displayName),assignment",
+        }
+    }
+
+    fn filter(self) -> String {
+        match self {
+            Listing::WaitingStatus => "status eq 'WaitingForCallback'".into(),
+            Listing::RecentWithTarget | Listing::Recent => {
+                let since = OffsetDateTime::now_utc() - LOOKBACK;
+                let since = since
+                    .replace_nanosecond(0)
+                    .unwrap_or(since)
+                    .format(&Rfc3339)
+                    .expect("a date within a year of now formats");
+                format!("createdDateTime gt {since}")
+            }
+        }
+    }
+}
 
 /// How far back the documented filter looks. A callout waits at most 14 days (Graph's
 /// longest callback timeout). The longest path from a request's creation to a waiting
@@ -90,36 +133,33 @@ fn error(failure: &GraphFailure) -> SweepError {
     SweepError::new(Kind::AccessRequest, None, failure)
 }
 
-/// The requests that may wait, by the status filter or, where Graph refuses it, the
-/// documented one.
+/// The requests that may wait, by the first listing of [`LISTINGS`] that Graph has not
+/// refused; a refusal (400) moves on to the next, and is remembered by the app.
 async fn waiting_requests(
     app: &App,
     graph: &GraphClient,
     call: &Call,
 ) -> Result<Vec<AssignmentRequest>, GraphFailure> {
-    if !app.status_filter_refused() {
-        let url = requests_url(graph, "status eq 'WaitingForCallback'");
-        match graph.list(call, url).await {
-            Err(GraphFailure::Status { status: 400, .. }) => app.refuse_status_filter(),
+    loop {
+        let listing = app.request_listing();
+        let listed = graph.list(call, requests_url(graph, listing)).await;
+        match listed {
+            Err(GraphFailure::Status { status: 400, .. })
+                if app.refuse_request_listing(listing) =>
+            {
+                tracing::warn!("Graph refused the {listing:?} listing of access package requests; trying the next");
+            }
             listed => return listed,
         }
     }
-    let since = OffsetDateTime::now_utc() - LOOKBACK;
-    let since = since
-        .replace_nanosecond(0)
-        .unwrap_or(since)
-        .format(&Rfc3339)
-        .expect("a date within a year of now formats");
-    let url = requests_url(graph, &format!("createdDateTime gt {since}"));
-    graph.list(call, url).await
 }
 
-fn requests_url(graph: &GraphClient, filter: &str) -> Url {
+fn requests_url(graph: &GraphClient, listing: Listing) -> Url {
     let mut url = graph.url(&GraphPath::new().words(REQUESTS));
     url.query_pairs_mut()
-        .append_pair("$filter", filter)
+        .append_pair("$filter", &listing.filter())
         .append_pair("$select", SELECT)
-        .append_pair("$expand", EXPAND);
+        .append_pair("$expand", listing.expand());
     url
 }
 
