@@ -2,9 +2,8 @@
 //! the signal that the process is stopping.
 use crate::auth::TokenSource;
 use crate::config::Settings;
-use crate::functions::list_in_progress::{Listing, LISTINGS};
 use crate::graph::{GraphClient, GraphFailure};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -14,10 +13,9 @@ pub struct App {
     /// Cancelled when the process is told to stop: waits end at once, so in-flight
     /// invocations answer and the process can drain.
     pub stopping: CancellationToken,
-    /// How many of the access request listings Graph has refused, in the order they are
-    /// tried: the report uses the next from then on
-    /// (see `functions/list_in_progress/access_requests.rs`).
-    refused_listings: AtomicUsize,
+    /// How many of the report's access request listings Graph has refused, in the order
+    /// they are tried; the listings and their order are `functions/list_in_progress`'s.
+    pub(crate) refused_listings: AtomicUsize,
 }
 
 impl App {
@@ -52,32 +50,6 @@ impl App {
                 })
             })
             .await
-    }
-
-    /// The access request listing to use: the first that Graph has not refused.
-    pub(crate) fn request_listing(&self) -> Listing {
-        let refused = self.refused_listings.load(Ordering::Relaxed);
-        LISTINGS[refused.min(LISTINGS.len() - 1)]
-    }
-
-    /// Graph refused `listing`: the next one is used from now on. False when there is no
-    /// next one (the refusal is then the report's error).
-    pub(crate) fn refuse_request_listing(&self, listing: Listing) -> bool {
-        let at = LISTINGS
-            .iter()
-            .position(|l| *l == listing)
-            .expect("a listing of LISTINGS");
-        if at + 1 >= LISTINGS.len() {
-            return false;
-        }
-        // Concurrent sweeps may both be refused: the count moves past `listing` once.
-        let _ = self.refused_listings.compare_exchange(
-            at,
-            at + 1,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
-        true
     }
 
     /// Waits until `deadline`, or until the process is told to stop.

@@ -35,7 +35,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (empty(ac
   location: 'global'
   tags: tags
   properties: {
-    groupShortName: take('resume', 12)
+    groupShortName: 'resume'
     enabled: true
     emailReceivers: empty(alertEmail) ? [] : [
       {

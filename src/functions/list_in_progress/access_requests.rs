@@ -18,6 +18,7 @@ use crate::domain::Kind;
 use crate::graph::models::{AssignmentPolicy, AssignmentRequest, CalloutInstance};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -29,7 +30,7 @@ const SELECT: &str = "id,state,status,createdDateTime,customExtensionCalloutInst
 
 /// How the requests that may wait are listed, in the order tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listing {
+enum Listing {
     /// The fewest pages, with an undocumented filter.
     WaitingStatus,
     /// Documented filter, with the target of each request.
@@ -38,13 +39,36 @@ pub(crate) enum Listing {
     Recent,
 }
 
-pub(crate) const LISTINGS: [Listing; 3] = [
+const LISTINGS: [Listing; 3] = [
     Listing::WaitingStatus,
     Listing::RecentWithTarget,
     Listing::Recent,
 ];
 
 impl Listing {
+    /// The listing to use: the first that Graph has not refused in this process.
+    fn current(app: &App) -> Self {
+        let refused = app.refused_listings.load(Ordering::Relaxed);
+        LISTINGS[refused.min(LISTINGS.len() - 1)]
+    }
+
+    /// Graph refused this listing: the next one is used from now on. False when there is no
+    /// next one (the refusal is then the report's error).
+    fn refuse(self, app: &App) -> bool {
+        let at = LISTINGS
+            .iter()
+            .position(|l| *l == self)
+            .expect("a listing of LISTINGS");
+        if at + 1 >= LISTINGS.len() {
+            return false;
+        }
+        // Concurrent sweeps may both be refused: the count moves past this listing once.
+        let _ =
+            app.refused_listings
+                .compare_exchange(at, at + 1, Ordering::Relaxed, Ordering::Relaxed);
+        true
+    }
+
     fn expand(self) -> &'static str {
         match self {
             Listing::WaitingStatus | Listing::RecentWithTarget => {
@@ -141,12 +165,10 @@ async fn waiting_requests(
     call: &Call,
 ) -> Result<Vec<AssignmentRequest>, GraphFailure> {
     loop {
-        let listing = app.request_listing();
+        let listing = Listing::current(app);
         let listed = graph.list(call, requests_url(graph, listing)).await;
         match listed {
-            Err(GraphFailure::Status { status: 400, .. })
-                if app.refuse_request_listing(listing) =>
-            {
+            Err(GraphFailure::Status { status: 400, .. }) if listing.refuse(app) => {
                 tracing::warn!("Graph refused the {listing:?} listing of access package requests; trying the next");
             }
             listed => return listed,

@@ -10,7 +10,6 @@ mod access_requests;
 mod report;
 mod tasks;
 
-pub(crate) use access_requests::{Listing, LISTINGS};
 #[cfg(test)]
 pub use report::{AccessRequestItem, TaskItem, Waiting};
 pub use report::{Item, Report};
