@@ -114,16 +114,19 @@ pub async fn run(smoke: bool) -> Result<()> {
     println!("| run | wall time | Graph calls | found | lost | ratio |");
     println!("|---|---|---|---|---|---|");
     println!("| lower bound ({both_floor_calls} calls: the tasks' {floor_calls}, then {em_calls} for the requests beside them) | {} | {both_floor_calls} | | | 1.00× |", ms(both_floor));
+    let against_bound = |label: &str, run: &SweepRun| {
+        println!(
+            "| {label} | {} | {} | {} | {} | {:.2}× the bound, {:+} calls |",
+            ms(run.wall),
+            run.graph_calls,
+            run.found,
+            run.expected - run.found,
+            run.wall.as_secs_f64() / both_floor.as_secs_f64(),
+            run.graph_calls as i64 - both_floor_calls as i64
+        )
+    };
     let run = handler_sweep(&binary, both_tenant.clone(), settings.clone(), BOTH_KINDS).await?;
-    println!(
-        "| resume-handler sweep, both kinds | {} | {} | {} | {} | {:.2}× the bound, {:+} calls |",
-        ms(run.wall),
-        run.graph_calls,
-        run.found,
-        run.expected - run.found,
-        run.wall.as_secs_f64() / both_floor.as_secs_f64(),
-        run.graph_calls as i64 - both_floor_calls as i64
-    );
+    against_bound("resume-handler sweep, both kinds", &run);
     let documented_only = Settings {
         request_filters: vec![
             "state".into(),
@@ -133,15 +136,12 @@ pub async fn run(smoke: bool) -> Result<()> {
         ..settings.clone()
     };
     let fallback = handler_sweep(&binary, both_tenant.clone(), documented_only, BOTH_KINDS).await?;
-    println!(
-        "| resume-handler sweep, both kinds, Graph refusing the status filter (then every request of the last 90 days: {} pages of 100) | {} | {} | {} | {} | {:.2}× the bound, {:+} calls |",
-        pages(requests),
-        ms(fallback.wall),
-        fallback.graph_calls,
-        fallback.found,
-        fallback.expected - fallback.found,
-        fallback.wall.as_secs_f64() / both_floor.as_secs_f64(),
-        fallback.graph_calls as i64 - both_floor_calls as i64
+    against_bound(
+        &format!(
+            "resume-handler sweep, both kinds, Graph refusing the status filter (then every request of the last 90 days: {} pages of 100)",
+            pages(requests)
+        ),
+        &fallback,
     );
     ensure!(
         run.found == run.expected && fallback.found == fallback.expected,
