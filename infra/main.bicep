@@ -110,9 +110,6 @@ param virtualNetwork bool = false
 @description('With virtualNetwork: an existing subnet to integrate with, delegated to Microsoft.App/environments (Flex) or Microsoft.Web/serverFarms (Elastic Premium).')
 param subnetId string = ''
 
-@description('Flex only: deploy code and settings by draining and replacing instances in batches (rolling updates, a preview feature) instead of restarting them all.')
-param rollingUpdates bool = false
-
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
@@ -151,7 +148,7 @@ var roles = {
 
 // ---- Identity -------------------------------------------------------------------------
 
-resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (useUserAssignedIdentity) {
+resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' = if (useUserAssignedIdentity) {
   name: 'id-${environmentName}-${suffix}'
   location: location
   tags: tags
@@ -159,7 +156,7 @@ resource userIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-
 
 // ---- Storage: the host's state and the deployment package, identity only -----------------
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
   name: take('st${toLower(replace(environmentName, '-', ''))}${suffix}', 24)
   location: location
   tags: tags
@@ -176,19 +173,19 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-04-01' = {
   parent: storage
   name: 'default'
 }
 
-resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+resource packageContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-04-01' = {
   parent: blobService
   name: deploymentContainer
 }
 
 // ---- Monitoring: Entra-authenticated ingestion only --------------------------------------
 
-resource logs 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+resource logs 'Microsoft.OperationalInsights/workspaces@2026-03-01' = {
   name: 'log-${environmentName}-${suffix}'
   location: location
   tags: tags
@@ -226,7 +223,7 @@ module serviceBus 'modules/servicebus.bicep' = {
   }
 }
 
-// ---- Callout starters: Entra → Logic App → queue (README, *Callout starters*) -------------
+// ---- Callout starters: Entra → Logic App → queue (docs/starters.md) -----------------------
 
 // Entra's first-party callers, as their PoP tokens name them (docs/starters.md).
 var lifecycleWorkflowsAppId = 'ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7'
@@ -241,6 +238,8 @@ module lifecycleWorkflowsStarter 'modules/starter.bicep' = if (deployLifecycleWo
     definition: loadJsonContent('starters/lifecycle-workflows.json')
     callerAppId: lifecycleWorkflowsAppId
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    serviceBusEndpoint: serviceBus.outputs.endpoint
+    serviceBusAudience: serviceBus.outputs.audience
     queueName: queueNames[0]
     workspaceId: logs.id
   }
@@ -255,6 +254,8 @@ module entitlementManagementStarter 'modules/starter.bicep' = if (deployEntitlem
     definition: loadJsonContent('starters/entitlement-management.json')
     callerAppId: entitlementManagementAppId
     serviceBusNamespaceName: serviceBus.outputs.namespaceName
+    serviceBusEndpoint: serviceBus.outputs.endpoint
+    serviceBusAudience: serviceBus.outputs.audience
     queueName: queueNames[1]
     workspaceId: logs.id
   }
@@ -266,7 +267,7 @@ module entitlementManagementStarter 'modules/starter.bicep' = if (deployEntitlem
 
 var createVirtualNetwork = virtualNetwork && empty(subnetId)
 
-resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (createVirtualNetwork) {
+resource vnet 'Microsoft.Network/virtualNetworks@2025-09-01' = if (createVirtualNetwork) {
   name: 'vnet-${environmentName}-${suffix}'
   location: location
   tags: tags
@@ -297,7 +298,7 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = if (createVirtual
 
 var appSubnetId = !virtualNetwork ? '' : (createVirtualNetwork ? vnet!.properties.subnets[0].id : subnetId)
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: 'plan-${environmentName}-${suffix}'
   location: location
   tags: tags
@@ -317,9 +318,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 var identityType = useUserAssignedIdentity ? 'SystemAssigned, UserAssigned' : 'SystemAssigned'
-var clientId = useUserAssignedIdentity ? userIdentity.properties.clientId : ''
+var clientId = useUserAssignedIdentity ? userIdentity!.properties.clientId : ''
 
-resource app 'Microsoft.Web/sites@2024-04-01' = {
+resource app 'Microsoft.Web/sites@2025-03-01' = {
   name: appName
   location: location
   tags: union(tags, {
@@ -329,7 +330,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   identity: useUserAssignedIdentity ? {
     type: identityType
     userAssignedIdentities: {
-      '${userIdentity.id}': {}
+      '${userIdentity!.id}': {}
     }
   } : {
     type: identityType
@@ -338,19 +339,22 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
-    vnetRouteAllEnabled: !empty(appSubnetId)
+    // All outbound application traffic through the subnet (formerly vnetRouteAllEnabled).
+    outboundVnetRouting: {
+      applicationTraffic: !empty(appSubnetId)
+    }
     siteConfig: {
       minTlsVersion: '1.2'
       http20Enabled: true
     }
-    functionAppConfig: isFlex ? union({
+    functionAppConfig: isFlex ? {
       deployment: {
         storage: {
           type: 'blobContainer'
           value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
           authentication: useUserAssignedIdentity ? {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: userIdentity.id
+            userAssignedIdentityResourceId: userIdentity!.id
           } : {
             type: 'SystemAssignedIdentity'
           }
@@ -364,15 +368,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         name: 'custom'
         version: '1.0'
       }
-    }, rollingUpdates ? {
-      siteUpdateStrategy: {
-        type: 'RollingUpdate'
-      }
-    } : {}) : null
+    } : null
   }
 }
 
-var principalId = useUserAssignedIdentity ? userIdentity.properties.principalId : app.identity.principalId
+var principalId = useUserAssignedIdentity ? userIdentity!.properties.principalId : app.identity.principalId
+// What names the identity in a role assignment's name, which Bicep needs before anything is
+// deployed: the identity's resource id (the principal id exists only once it is created).
+var principalKey = useUserAssignedIdentity ? userIdentity!.id : app.id
 
 // Identity-based connections; on Flex, FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION are not set.
 var identitySettings = useUserAssignedIdentity ? {
@@ -390,7 +393,7 @@ var premiumSettings = isFlex ? {} : {
   FUNCTIONS_EXTENSION_VERSION: '~4'
   FUNCTIONS_WORKER_RUNTIME: 'custom'
   WEBSITE_RUN_FROM_PACKAGE: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}/resume-handler.zip'
-  WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity.id : 'SystemAssigned'
+  WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity!.id : 'SystemAssigned'
 }
 var optionalSettings = union(
   empty(allowedWorkflowIds) ? {} : {
@@ -401,7 +404,7 @@ var optionalSettings = union(
   }
 )
 
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: app
   name: 'appsettings'
   properties: union({
@@ -425,7 +428,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 // Publishing with basic credentials (FTP, SCM) is off: deploy with an Entra identity.
-resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: app
   name: 'ftp'
   properties: {
@@ -433,7 +436,7 @@ resource ftp 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01'
   }
 }
 
-resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: app
   name: 'scm'
   properties: {
@@ -443,7 +446,7 @@ resource scm 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01'
 
 // App Service authentication: callers of the HTTP functions present an Entra token for
 // this API's app registration, from one of the allowed client applications.
-resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (requireEntraAuth) {
+resource auth 'Microsoft.Web/sites/config@2025-03-01' = if (requireEntraAuth) {
   parent: app
   name: 'authsettingsV2'
   properties: {
@@ -482,6 +485,8 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (requireEntraAuth) {
 
 // ---- Monitoring: alerts, the workbook, diagnostic settings (README, *Monitoring*) --------
 
+// 2021-05-01-preview: the newest GA version, 2016-09-01, has no category on metrics and no
+// categoryGroup, and wants a location.
 resource appDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: app
@@ -523,7 +528,7 @@ resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [fo
   roles.storageQueueDataContributor
   roles.storageTableDataContributor
 ]: {
-  name: guid(storage.id, principalId, role)
+  name: guid(storage.id, principalKey, role)
   scope: storage
   properties: {
     principalId: principalId
@@ -533,7 +538,7 @@ resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [fo
 }]
 
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(insights.id, principalId, roles.monitoringMetricsPublisher)
+  name: guid(insights.id, principalKey, roles.monitoringMetricsPublisher)
   scope: insights
   properties: {
     principalId: principalId

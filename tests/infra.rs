@@ -384,25 +384,27 @@ fn the_security_baseline_holds_and_no_output_or_setting_carries_a_secret() {
         );
     }
     assert!(!property_keys(&main).contains("WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"));
-    assert!(main.contains("WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity.id : 'SystemAssigned'"));
+    assert!(main.contains("WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID: useUserAssignedIdentity ? userIdentity!.id : 'SystemAssigned'"));
 }
 
 #[test]
-fn the_hosting_choice_zones_network_and_updates_are_options_with_safe_defaults() {
+fn the_hosting_choice_zones_and_network_are_options_with_safe_defaults() {
     let main = read("infra/main.bicep");
     for default in [
         "param hostingPlan string = 'FlexConsumption'",
         "param zoneRedundant bool = false",
         "param virtualNetwork bool = false",
-        "param rollingUpdates bool = false",
     ] {
         assert!(main.contains(default), "{default}");
     }
     assert!(
-        main.contains("functionAppConfig: isFlex ? union({"),
+        main.contains("functionAppConfig: isFlex ? {"),
         "Flex config on Flex only"
     );
-    assert!(main.contains("type: 'RollingUpdate'"));
+    // Rolling updates (functionAppConfig.siteUpdateStrategy) are in no published type of
+    // Microsoft.Web/sites, so the template does not offer them (tests/bicep).
+    assert!(!main.contains("rollingUpdates") && !main.contains("siteUpdateStrategy"));
+    assert!(main.contains("applicationTraffic: !empty(appSubnetId)"));
     assert!(main.contains("name: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'"));
     assert!(main.contains("zoneRedundant: zoneRedundant"));
     assert!(main.contains(
@@ -556,10 +558,9 @@ fn a_starter_admits_only_entras_pop_token_for_this_tenant_and_this_logic_app() {
     assert!(source.contains(
         "var resourceManagerHost = split(replace(environment().resourceManager, 'https://', ''), '/')[0]"
     ));
-    // The queue's REST endpoint, and the sender role on that queue alone.
-    assert!(source.contains(
-        "value: 'https://${serviceBusNamespaceName}.servicebus.windows.net/${queueName}/messages'"
-    ));
+    // The queue's REST endpoint in this cloud, and the sender role on that queue alone.
+    assert!(source.contains("value: '${serviceBusEndpoint}/${queueName}/messages'"));
+    assert!(source.contains("serviceBusAudience: {\n        value: serviceBusAudience\n      }"));
     let sender = objects_in(&source, "module_declaration", "sender");
     let params = sender
         .iter()
@@ -572,6 +573,132 @@ fn a_starter_admits_only_entras_pop_token_for_this_tenant_and_this_logic_app() {
         Some("workflow.identity.principalId")
     );
     assert!(source.contains("param senderRoleId string = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'"));
+}
+
+/// The object literal that is the value of `key` inside the declaration `resource NAME …`.
+fn object_under<'t>(tree: &'t Tree, source: &str, resource: &str, key: &str) -> Node<'t> {
+    let declaration = nodes(tree)
+        .into_iter()
+        .find(|n| {
+            n.kind() == "resource_declaration"
+                && n.named_child(0)
+                    .is_some_and(|id| text(id, source) == resource)
+        })
+        .unwrap_or_else(|| panic!("no resource {resource}"));
+    let mut inside = Vec::new();
+    walk(declaration, &mut inside);
+    let property = inside
+        .into_iter()
+        .find(|n| {
+            n.kind() == "object_property"
+                && n.named_child(0).is_some_and(|k| text(k, source) == key)
+        })
+        .unwrap_or_else(|| panic!("no {key} in {resource}"));
+    let mut value = property.named_child(1).unwrap();
+    // `any({ … })`: the object inside.
+    while value.kind() != "object" {
+        value = value
+            .named_child(value.named_child_count().saturating_sub(1))
+            .unwrap_or_else(|| panic!("{key} of {resource} holds no object"));
+    }
+    value
+}
+
+/// `key: value` pairs of an object literal, its own properties only.
+fn pairs(object: Node, source: &str) -> Vec<(String, String)> {
+    let mut cursor = object.walk();
+    object
+        .named_children(&mut cursor)
+        .filter(|p| p.kind() == "object_property")
+        .map(|p| {
+            let key = text(p.named_child(0).unwrap(), source)
+                .trim_matches('\'')
+                .to_string();
+            (key, text(p.named_child(1).unwrap(), source).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn each_starters_trigger_has_its_signed_url_disabled_and_the_pop_policy_beside_it() {
+    let source = readable(&read("infra/modules/starter.bicep"));
+    let tree = parse(&source);
+    let triggers = object_under(&tree, &source, "workflow", "triggers");
+    let policies = pairs(triggers, &source);
+    let keys: Vec<&str> = policies.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["sasAuthenticationPolicy", "openAuthenticationPolicies"]
+    );
+    let sas = object_under(&tree, &source, "workflow", "sasAuthenticationPolicy");
+    assert_eq!(
+        pairs(sas, &source),
+        [("state".to_string(), "'Disabled'".to_string())]
+    );
+    let open = &policies[1].1;
+    assert!(
+        open.contains("type: 'AADPOP'") && open.contains("claims: claims"),
+        "{open}"
+    );
+    // The trigger condition stays, as the second guard.
+    for file in ["lifecycle-workflows.json", "entitlement-management.json"] {
+        let definition = json(&format!("infra/starters/{file}"));
+        let condition = &definition["triggers"]["manual"]["conditions"][0]["expression"];
+        assert!(condition.as_str().unwrap().contains("'PoP '"), "{file}");
+    }
+    // Both starters are this module.
+    let main = read("infra/main.bicep");
+    assert_eq!(main.matches("'modules/starter.bicep'").count(), 2);
+}
+
+#[test]
+fn nothing_in_infra_names_one_clouds_service_bus_host() {
+    let mut files = bicep_files();
+    files.extend(
+        ["lifecycle-workflows.json", "entitlement-management.json"]
+            .map(|f| root().join("infra/starters").join(f)),
+    );
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for host in [
+                ".servicebus.windows.net",
+                ".servicebus.usgovcloudapi.net",
+                ".servicebus.chinacloudapi.cn",
+            ] {
+                assert!(
+                    !code.contains(host),
+                    "{}:{}: {host} is one cloud's; derive it from the namespace's serviceBusEndpoint",
+                    file.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+    let service_bus = read("infra/modules/servicebus.bicep");
+    assert!(service_bus.contains(
+        "var endpointHost = split(split(namespace.properties.serviceBusEndpoint, '://')[1], ':')[0]"
+    ));
+    assert!(service_bus.contains("output fullyQualifiedNamespace string = endpointHost"));
+    for definition in ["lifecycle-workflows.json", "entitlement-management.json"] {
+        let text = read(format!("infra/starters/{definition}"));
+        assert!(
+            text.contains(r#""audience": "@parameters('serviceBusAudience')""#),
+            "{definition}"
+        );
+    }
+    let main = read("infra/main.bicep");
+    assert_eq!(
+        main.matches("serviceBusEndpoint: serviceBus.outputs.endpoint")
+            .count(),
+        2
+    );
+    assert_eq!(
+        main.matches("serviceBusAudience: serviceBus.outputs.audience")
+            .count(),
+        2
+    );
 }
 
 #[test]

@@ -51,7 +51,7 @@ var notify = empty(actionGroupId) ? actionGroup.id : actionGroupId
 
 // A dead-lettered message is an Entra task or request that times out unless someone acts.
 // The platform metric, not AzureMetrics rows: diagnostic settings do not export it.
-resource deadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+resource deadLetters 'Microsoft.Insights/metricAlerts@2026-01-01' = {
   name: 'alert-${name}-dead-letters'
   location: 'global'
   tags: tags
@@ -139,7 +139,7 @@ var logAlerts = [
   }
 ]
 
-resource alerts 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = [for alert in logAlerts: {
+resource alerts 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = [for alert in logAlerts: {
   name: 'alert-${name}-${alert.key}'
   location: location
   tags: tags

@@ -16,11 +16,11 @@ param principalType string = 'ServicePrincipal'
 
 param roleDefinitionId string
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' existing = {
   name: namespaceName
 }
 
-resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' existing = if (!empty(queueName)) {
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' existing = if (!empty(queueName)) {
   parent: namespace
   name: empty(queueName) ? 'unused' : queueName
 }

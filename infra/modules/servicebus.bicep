@@ -27,7 +27,7 @@ param queueNames array
 @description('Log Analytics workspace for the namespace\'s logs and metrics (diagnostic settings).')
 param workspaceId string
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: name
   location: location
   tags: tags
@@ -42,7 +42,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   }
 }
 
-resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [for queueName in queueNames: {
+resource queues 'Microsoft.ServiceBus/namespaces/queues@2026-01-01' = [for queueName in queueNames: {
   parent: namespace
   name: queueName
   properties: {
@@ -58,6 +58,8 @@ resource queues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [f
 
 // Every log category and the metrics to the workspace. Dead-lettered counts are not among
 // the exported metrics: the dead-letter alert reads the platform metric itself.
+// 2021-05-01-preview: the newest GA version, 2016-09-01, has no categoryGroup and no category
+// on metrics, and wants a location.
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: namespace
@@ -80,5 +82,16 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 
 output namespaceName string = namespace.name
 output namespaceId string = namespace.id
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+// The namespace's endpoint in this cloud (https://<name>.servicebus.<cloud's suffix>:443/), from
+// which its host, the queues' REST endpoints and the Entra audience are derived: nothing here
+// is written for one cloud.
+var endpointHost = split(split(namespace.properties.serviceBusEndpoint, '://')[1], ':')[0]
+var cloudSuffix = substring(endpointHost, length(namespace.name) + 1)
+
+@description('The namespace\'s host name: ServiceBusConnection__fullyQualifiedNamespace.')
+output fullyQualifiedNamespace string = endpointHost
+@description('https://<host>, the base of each queue\'s REST endpoint (<endpoint>/<queue>/messages).')
+output endpoint string = 'https://${endpointHost}'
+@description('The audience of a Microsoft Entra token for Service Bus in this cloud: https://servicebus.azure.net in the global cloud, https://servicebus.<suffix> in the others (Service Bus documents one per cloud).')
+output audience string = cloudSuffix == 'servicebus.windows.net' ? 'https://servicebus.azure.net' : 'https://${cloudSuffix}'
 output queueNames array = queueNames

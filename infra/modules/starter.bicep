@@ -1,12 +1,13 @@
 // One callout starter: a Consumption Logic App that Entra's custom extension calls, and that
-// hands the resume command to one of resume-handler's queues (README, *Callout starters*).
+// hands the resume command to one of resume-handler's queues (docs/starters.md).
 //
 // Entra calls it with a proof-of-possession token. The trigger's AADPOP policy admits only a
 // token whose claims say it is Entra's first-party caller for this tenant, POSTing to this
-// Logic App through Azure Resource Manager. The policy alone still lets a call without a
-// token through on the trigger's signed URL, so the definition's trigger condition refuses
-// any call whose Authorization header is not PoP (a request cannot carry both a signature
-// and a token). SAS stays on: Entra calls the URL that Resource Manager gives it.
+// Logic App through Azure Resource Manager. The trigger's signed URL (SAS) is disabled, as in
+// Microsoft's own custom extension template: Entra authenticates with its token, never with
+// the signature, and a signed URL would let a call without a token past the policy. The
+// definition's trigger condition (an Authorization header that is PoP) stays as a second
+// guard (docs/starters.md).
 
 @description('Logic App name.')
 param name string
@@ -23,6 +24,12 @@ param callerAppId string
 
 @description('The Service Bus namespace holding the queue.')
 param serviceBusNamespaceName string
+
+@description('The namespace\'s endpoint in this cloud, https://<host> (the servicebus module\'s output).')
+param serviceBusEndpoint string
+
+@description('The audience of a token for Service Bus in this cloud (the servicebus module\'s output).')
+param serviceBusAudience string
 
 @description('The queue the starter sends to; its identity gets Azure Service Bus Data Sender on it alone.')
 param queueName string
@@ -75,11 +82,19 @@ resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
     definition: definition
     parameters: {
       resumeQueueUrl: {
-        value: 'https://${serviceBusNamespaceName}.servicebus.windows.net/${queueName}/messages'
+        value: '${serviceBusEndpoint}/${queueName}/messages'
+      }
+      serviceBusAudience: {
+        value: serviceBusAudience
       }
     }
     accessControl: {
-      triggers: {
+      // sasAuthenticationPolicy is newer than the 2019-05-01 type (the newest GA one), so
+      // the triggers' policy goes through any(…) rather than drawing a warning.
+      triggers: any({
+        sasAuthenticationPolicy: {
+          state: 'Disabled'
+        }
         openAuthenticationPolicies: {
           policies: {
             EntraCaller: {
@@ -88,11 +103,13 @@ resource workflow 'Microsoft.Logic/workflows@2019-05-01' = {
             }
           }
         }
-      }
+      })
     }
   }
 }
 
+// 2021-05-01-preview: the newest GA version, 2016-09-01, has no category on metrics and wants
+// a location.
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
   scope: workflow

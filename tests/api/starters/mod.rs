@@ -11,7 +11,15 @@ use crate::helpers::*;
 use serde_json::{json, Value};
 use wdl::{Request, Run};
 
-const QUEUE_URL: &str = "https://sb-test.servicebus.windows.net/resume-task/messages";
+// A national cloud's names: the definitions take both from the template, which derives them
+// from the namespace (infra/modules/servicebus.bicep), and write neither.
+const QUEUE_URL: &str = "https://sb-test.servicebus.usgovcloudapi.net/resume-task/messages";
+const AUDIENCE: &str = "https://servicebus.usgovcloudapi.net";
+
+/// The definition parameters the template sets.
+fn parameters() -> Value {
+    json!({"resumeQueueUrl": QUEUE_URL, "serviceBusAudience": AUDIENCE})
+}
 
 fn definition(file: &str) -> Value {
     let path = format!("{}/infra/starters/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -36,12 +44,7 @@ fn call(definition: &Value, callout: &Value, steps: &str) -> Run {
         headers: pop(),
         body: callout.clone(),
     };
-    wdl::run(
-        definition,
-        &json!({"resumeQueueUrl": QUEUE_URL}),
-        &request,
-        steps,
-    )
+    wdl::run(definition, &parameters(), &request, steps)
 }
 
 /// The Lifecycle Workflows callout, in the shape Microsoft's custom task extension
@@ -104,7 +107,7 @@ fn the_one_send(run: &Run) -> &wdl::Sent {
     assert_eq!(sent.uri, QUEUE_URL);
     assert_eq!(
         sent.authentication,
-        json!({"type": "ManagedServiceIdentity", "audience": "https://servicebus.azure.net"})
+        json!({"type": "ManagedServiceIdentity", "audience": AUDIENCE})
     );
     assert_eq!(sent.headers["Content-Type"], "application/json");
     sent
@@ -126,12 +129,7 @@ fn each_starter_runs_only_for_a_proof_of_possession_token() {
                 headers: headers.clone(),
                 body: json!({}),
             };
-            let run = wdl::run(
-                &definition,
-                &json!({"resumeQueueUrl": QUEUE_URL}),
-                &request,
-                "Succeeded",
-            );
+            let run = wdl::run(&definition, &parameters(), &request, "Succeeded");
             assert_eq!(run.fired, fires, "{headers}");
             if !fires {
                 assert!(run.sent.is_empty() && run.answered.is_none());
