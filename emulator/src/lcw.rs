@@ -339,7 +339,21 @@ fn resume(call: &Call, w: &str, scope: &Scope, r: &str) -> Outcome {
     Ok(Answer::NoContent)
 }
 
+/// The one `$expand` a custom task extension takes here: Graph's schema makes
+/// `authorizedApps` a navigation property of the derived callback type, so it is returned
+/// only when expanded through that type, and left out otherwise.
+const EXPAND_AUTHORIZED_APPS: &str = "callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps";
+
 fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
+    let expanded = match call.query.get("$expand") {
+        None => false,
+        Some(EXPAND_AUTHORIZED_APPS) => true,
+        Some(other) => {
+            return Err(GraphError::bad_request(format!(
+                "Parsing OData Select and Expand failed: Could not find a property named '{other}' on type 'microsoft.graph.identityGovernance.customTaskExtension'."
+            )))
+        }
+    };
     let tenant = call.emulator.read();
     let ext = tenant
         .custom_task_extensions
@@ -370,16 +384,24 @@ fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
                 "maximumRetries": 1,
                 "timeoutInMilliseconds": 1000
             },
-            "callbackConfiguration": {
-                "@odata.type": CALLBACK_CONFIGURATION_TYPE,
-                "timeoutDuration": ext.timeout_duration,
-                "authorizedApps": ext.authorized_apps.iter().map(|app| json!({
-                    "@odata.type": "#microsoft.graph.application",
-                    "appId": app,
-                })).collect::<Vec<_>>(),
-            }
+            "callbackConfiguration": callback_configuration(ext, expanded),
         }),
     ))
+}
+
+fn callback_configuration(ext: &CustomTaskExtension, expanded: bool) -> Value {
+    let mut callback = json!({
+        "@odata.type": CALLBACK_CONFIGURATION_TYPE,
+        "timeoutDuration": ext.timeout_duration,
+    });
+    if expanded {
+        callback["authorizedApps"] = ext
+            .authorized_apps
+            .iter()
+            .map(|app| json!({"@odata.type": "#microsoft.graph.application", "appId": app}))
+            .collect();
+    }
+    callback
 }
 
 const CALLBACK_CONFIGURATION_TYPE: &str =

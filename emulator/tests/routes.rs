@@ -386,7 +386,8 @@ async fn custom_task_extensions_carry_their_callback_timeout() {
 }
 
 #[tokio::test]
-async fn a_custom_task_extension_takes_authorized_apps_only_with_its_derived_callback_type() {
+async fn a_custom_task_extensions_authorized_apps_are_written_through_its_derived_type_and_read_on_expand(
+) {
     let g = start().await;
     let id = g.running.tenant().custom_task_extensions[0].id.clone();
     let path = format!("v1.0/{LCW}/customTaskExtensions/{id}");
@@ -407,7 +408,19 @@ async fn a_custom_task_extension_takes_authorized_apps_only_with_its_derived_cal
         )
         .await;
     assert_eq!(status, 204);
+    // A navigation property: left out unless expanded through the derived type.
     let (_, body) = g.get(&path).await;
+    assert!(
+        body["callbackConfiguration"]
+            .get("authorizedApps")
+            .is_none(),
+        "{body}"
+    );
+    let (status, _) = g.get(&format!("{path}?$expand=authorizedApps")).await;
+    assert_eq!(status, 400);
+    let (_, body) = g
+        .get(&format!("{path}?$expand=callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps"))
+        .await;
     let apps: Vec<&str> = body["callbackConfiguration"]["authorizedApps"]
         .as_array()
         .unwrap()

@@ -4,9 +4,12 @@
 //! for the whole tenant (README, *Operator commands*; docs/graph.md, *Authorized apps*).
 //!
 //! Graph documents `authorizedApps` as a collection of applications named by id or appId,
-//! without an example of either reading or writing it. So `show` accepts what comes (an
-//! object with `appId` or `id`, or the id itself), `grant` keeps every entry as it came and
-//! adds `{"appId": …}`, and then reads the extension back to check that the app is listed.
+//! without an example of either reading or writing it, and its schema makes it a navigation
+//! property: it comes only when expanded. So both commands ask for it with `$expand`, `show`
+//! accepts what comes (an object with `appId` or `id`, or the id itself), and `grant` keeps
+//! every entry as it came, adds `{"appId": …}`, and then reads the extension back to check
+//! that the app is listed. A PATCH replaces the whole list: `grant` never sends one built
+//! from a list it could not read in full (docs/graph.md, *Authorized apps*).
 use super::{call, print_failure};
 use crate::app::App;
 use crate::domain::{CommandError, ResourceId};
@@ -22,6 +25,10 @@ const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtens
 /// `callbackConfiguration` is abstract in Graph: a PATCH must name the derived type.
 const CALLBACK_TYPE: &str =
     "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
+/// `authorizedApps` is a navigation property of the derived callback type: Graph returns it
+/// only when expanded, through that type.
+const EXPAND_AUTHORIZED_APPS: &str =
+    "callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ExtensionCommand {
@@ -92,8 +99,15 @@ struct Extension {
     subscription: Option<String>,
     authentication: Option<String>,
     timeout: Option<String>,
-    /// `authorizedApps` exactly as Graph gave them, to be written back unchanged.
-    authorized: Vec<Value>,
+    authorized: AuthorizedApps,
+}
+
+/// The extension's `authorizedApps`, as far as Graph gave them.
+enum AuthorizedApps {
+    /// The whole list, exactly as Graph gave it, to be written back unchanged.
+    Listed(Vec<Value>),
+    /// Graph gave something other than a list: what it was. Nothing may be written then.
+    Unread(&'static str),
 }
 
 impl Extension {
@@ -112,17 +126,25 @@ impl Extension {
                 .and_then(|a| text(a, "@odata.type"))
                 .map(|t| t.trim_start_matches("#microsoft.graph.").to_string()),
             timeout: text(callback, "timeoutDuration"),
-            authorized: callback
-                .get("authorizedApps")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            authorized: match callback {
+                // No callback configuration: the extension waits for nothing.
+                Value::Null => AuthorizedApps::Listed(Vec::new()),
+                _ => match callback.get("authorizedApps") {
+                    Some(Value::Array(apps)) => AuthorizedApps::Listed(apps.clone()),
+                    None => AuthorizedApps::Unread("no authorizedApps at all"),
+                    Some(Value::Null) => AuthorizedApps::Unread("authorizedApps: null"),
+                    Some(_) => AuthorizedApps::Unread("an authorizedApps that is not a list"),
+                },
+            },
         }
     }
 
     /// The client ids of the authorized apps, as far as each entry names one.
     fn authorized_ids(&self) -> Vec<String> {
-        self.authorized.iter().filter_map(app_id).collect()
+        match &self.authorized {
+            AuthorizedApps::Listed(apps) => apps.iter().filter_map(app_id).collect(),
+            AuthorizedApps::Unread(_) => Vec::new(),
+        }
     }
 
     fn is_authorized(&self, client_id: &str) -> bool {
@@ -142,7 +164,11 @@ impl Extension {
             },
             "authentication": self.authentication,
             "callbackTimeout": self.timeout,
-            "authorizedApps": self.authorized_ids(),
+            // null: Graph did not list them, so they are unknown (not none).
+            "authorizedApps": match self.authorized {
+                AuthorizedApps::Listed(_) => json!(self.authorized_ids()),
+                AuthorizedApps::Unread(_) => Value::Null,
+            },
         })
     }
 
@@ -156,9 +182,14 @@ impl Extension {
             },
             None => "(none: the extension does not wait for a callback)".into(),
         };
-        let apps = match self.authorized_ids().as_slice() {
-            [] => "none: only identities with LifecycleWorkflows.ReadWrite.All can resume".into(),
-            ids => ids
+        let apps = match (&self.authorized, self.authorized_ids().as_slice()) {
+            (AuthorizedApps::Unread(seen), _) => {
+                format!("unknown: Graph did not list them ({seen})")
+            }
+            (_, []) => {
+                "none: only identities with LifecycleWorkflows.ReadWrite.All can resume".into()
+            }
+            (_, ids) => ids
                 .iter()
                 .map(|id| escape(id).into_owned())
                 .collect::<Vec<_>>()
@@ -230,11 +261,11 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
             request_id: None,
         });
     }
+    let count = after.authorized_ids().len();
     Ok(format!(
-        "granted: {client_id} may now resume the tasks of {} ({} authorized app{})",
+        "granted: {client_id} may now resume the tasks of {} ({count} authorized app{})",
         escape(&after.id),
-        after.authorized.len(),
-        if after.authorized.len() == 1 { "" } else { "s" }
+        if count == 1 { "" } else { "s" }
     ))
 }
 
@@ -248,7 +279,19 @@ fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> 
             "this extension has no callback configuration: it does not wait for a resume, so no app needs to be authorized",
         ))
     })?;
-    let mut apps = extension.authorized.clone();
+    let mut apps = match &extension.authorized {
+        AuthorizedApps::Listed(apps) => apps.clone(),
+        AuthorizedApps::Unread(seen) => {
+            return Err(Failure::GraphError {
+                status: None,
+                code: "authorizedAppsUnread".into(),
+                reason: Some(format!(
+                    "Graph did not list the extension's authorized apps in full (it gave {seen}); a change replaces the whole list, so nothing was changed: add the app in the Entra admin center (Lifecycle workflows → Custom extensions)"
+                )),
+                request_id: None,
+            })
+        }
+    };
     apps.push(json!({ "appId": client_id }));
     let mut callback = Map::new();
     callback.insert("@odata.type".into(), json!(CALLBACK_TYPE));
@@ -258,7 +301,9 @@ fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> 
 }
 
 async fn read(graph: &GraphClient, call: &Call, id: &ResourceId) -> Result<Extension, Failure> {
-    let url = graph.url(&GraphPath::new().words(EXTENSIONS).id(id));
+    let mut url = graph.url(&GraphPath::new().words(EXTENSIONS).id(id));
+    url.query_pairs_mut()
+        .append_pair("$expand", EXPAND_AUTHORIZED_APPS);
     let value: Value = graph.get(call, url).await?.json()?;
     Ok(Extension::from_json(&value))
 }
@@ -336,6 +381,40 @@ mod tests {
             grant_body(&no_callback, "new"),
             Err(Failure::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn a_grant_never_replaces_a_list_graph_did_not_give_in_full() {
+        for (callback, seen) in [
+            (
+                json!({"timeoutDuration": "PT1H"}),
+                "no authorizedApps at all",
+            ),
+            (
+                json!({"timeoutDuration": "PT1H", "authorizedApps": null}),
+                "authorizedApps: null",
+            ),
+            (
+                json!({"timeoutDuration": "PT1H", "authorizedApps": {"value": [{"appId": "a"}]}}),
+                "an authorizedApps that is not a list",
+            ),
+        ] {
+            let e = extension(callback);
+            match grant_body(&e, "new") {
+                Err(Failure::GraphError { code, reason, .. }) => {
+                    assert_eq!(code, "authorizedAppsUnread");
+                    assert!(reason.unwrap().contains(seen));
+                }
+                other => panic!("{seen}: {other:?}"),
+            }
+            assert!(e
+                .to_text()
+                .contains(&format!("unknown: Graph did not list them ({seen})")));
+            assert_eq!(e.to_json()["authorizedApps"], Value::Null);
+        }
+        // An empty list is a list: the first app may be added.
+        let empty = extension(json!({"timeoutDuration": "PT1H", "authorizedApps": []}));
+        assert!(grant_body(&empty, "new").is_ok());
     }
 
     #[test]
