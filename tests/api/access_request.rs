@@ -92,6 +92,38 @@ async fn a_duplicate_callback_completes_as_already_resumed() {
 }
 
 #[tokio::test]
+async fn a_decision_that_contradicts_the_one_applied_is_a_conflict_naming_the_requests_state() {
+    // Continue, then deny the same callout: access is on its way, so the deny is not done.
+    let app = spawn_app().await;
+    let ids = app.waiting_request(0);
+    let go_on = resume_access_command(&ids);
+    let mut deny = go_on.clone();
+    deny["state"] = json!("denied");
+    let (_, body) = app.http("ResumeAccessRequest", &go_on.to_string()).await;
+    assert_eq!(body["outcome"], "resumed");
+    let (status, body) = app.http("ResumeAccessRequest", &deny.to_string()).await;
+    let state = app.graph.assignment_request(&ids.0).unwrap().state;
+    assert_ne!(state, "denied");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["currentStatus"], state.as_str(), "{body}");
+
+    // Deny twice: a duplicate. Then continue: a conflict, the request is denied.
+    let app = spawn_app().await;
+    let (_, body) = app.http("ResumeAccessRequest", &deny.to_string()).await;
+    assert_eq!(body["outcome"], "resumed", "{body}");
+    let (status, body) = app
+        .queue("ResumeAccessRequestQueue", &deny, "em-deny", 2)
+        .await;
+    assert_eq!(
+        (status, body["ReturnValue"]["outcome"].as_str()),
+        (200, Some("alreadyResumed"))
+    );
+    let (status, body) = app.http("ResumeAccessRequest", &go_on.to_string()).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["currentStatus"], "denied");
+}
+
+#[tokio::test]
 async fn a_request_that_is_no_longer_waiting_is_a_conflict() {
     let app = spawn_app().await;
     let tenant = app.graph.tenant();
