@@ -44,7 +44,9 @@ param senderRoleId string = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 var resourceManagerHost = split(replace(environment().resourceManager, 'https://', ''), '/')[0]
 
 // What Entra's token must say: who issued it, which Entra service asks, and that it was
-// made for a POST to this Logic App through Resource Manager.
+// made for a POST to this Logic App through Resource Manager. The issuer is that of Entra's
+// v1.0 tokens, `sts.windows.net`, which the global and US Government clouds share (the
+// Lifecycle Workflows and Entitlement Management callouts exist in those two).
 var claims = [
   {
     name: 'iss'

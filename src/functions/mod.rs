@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::domain::{AccessCommand, Kind, ResumeTask};
 use crate::graph::Call;
 use crate::host::{HttpOutput, Invocation, InvocationResponse};
-use crate::telemetry::escape;
+use crate::telemetry::{escape, field_value};
 use arrival::{correlation_id, Arrival};
 use outcome::{Failure, Outcome};
 use serde_json::{json, Map, Value};
@@ -42,6 +42,8 @@ pub async fn invoke(
     let Some(function) = Function::from_name(name) else {
         let known: Vec<&str> = Function::all().map(Function::name).collect();
         return malformed(
+            name,
+            invocation_id,
             StatusCode::NOT_FOUND,
             "unknownFunction",
             format!(
@@ -55,6 +57,8 @@ pub async fn invoke(
         Ok(invocation) => invocation,
         Err(message) => {
             return malformed(
+                function.name(),
+                invocation_id,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "malformedInvocation",
                 message,
@@ -64,7 +68,7 @@ pub async fn invoke(
     let span = tracing::info_span!(
         "invocation",
         function = function.name(),
-        id = %escape(&invocation.id)
+        id = %field_value(&invocation.id)
     );
     let started = Instant::now();
     let trigger = function.trigger();
@@ -93,6 +97,8 @@ async fn resume(
         Ok(arrival) => arrival,
         Err(message) => {
             return malformed(
+                &invocation.function,
+                Some(&invocation.id),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "malformedInvocation",
                 message,
@@ -176,6 +182,8 @@ async fn list(
     };
     if let Err(message) = checked {
         return malformed(
+            &invocation.function,
+            Some(&invocation.id),
             StatusCode::INTERNAL_SERVER_ERROR,
             "malformedInvocation",
             message,
@@ -223,34 +231,35 @@ async fn list(
     }
 }
 
-/// The log line for a stale item (README, *ListInProgress and InProgress*).
+/// The log line for a stale item (README, *ListInProgress and InProgress*). Its values come
+/// from Graph, so each goes through [`field_value`] as the summary's do.
 fn stale_line(item: &list_in_progress::Item) -> String {
     use list_in_progress::Item;
-    fn or_dash(value: Option<&str>) -> std::borrow::Cow<'_, str> {
-        escape(value.unwrap_or("-"))
+    fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
+        field_value(value.unwrap_or("-"))
     }
     let waiting = item.waiting();
     let what = match item {
         Item::Task(t) => format!(
             "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
-            escape(&t.workflow_id),
-            escape(&t.task_id),
-            escape(&t.task_processing_result_id),
-            or_dash(t.subject_id.as_deref()),
+            value(Some(&t.workflow_id)),
+            value(Some(&t.task_id)),
+            value(Some(&t.task_processing_result_id)),
+            value(t.subject_id.as_deref()),
         ),
         Item::AccessRequest(r) => format!(
             "kind=accessRequest assignmentRequestId={} accessPackageId={} stage={} customExtensionStageInstanceId={} targetId={}",
-            escape(&r.assignment_request_id),
-            or_dash(r.access_package_id.as_deref()),
-            or_dash(r.stage.as_deref()),
-            escape(&r.custom_extension_stage_instance_id),
-            or_dash(r.target_id.as_deref()),
+            value(Some(&r.assignment_request_id)),
+            value(r.access_package_id.as_deref()),
+            value(r.stage.as_deref()),
+            value(Some(&r.custom_extension_stage_instance_id)),
+            value(r.target_id.as_deref()),
         ),
     };
     format!(
         "stale: {what} ageSeconds={} deadline={}",
         waiting.age_seconds.unwrap_or(0),
-        or_dash(waiting.deadline.as_deref()),
+        value(waiting.deadline.as_deref()),
     )
 }
 
@@ -293,12 +302,27 @@ fn answer(
     }
 }
 
+/// An invocation the handler could not read still writes its one summary line (on stderr,
+/// as every failure): the function, the invocation id where the host gave one, and what was
+/// wrong, so that the alerts count it and a search finds it.
 fn malformed(
+    function: &str,
+    invocation_id: Option<&str>,
     status: StatusCode,
     code: &str,
     message: impl std::fmt::Display,
 ) -> InvocationResponse {
     let message = message.to_string();
-    tracing::error!(code, "{message}");
+    let mut summary = Summary::of(function, invocation_id, Instant::now());
+    summary.field("status", Some(status.as_u16().to_string()));
+    summary.field("reason", Some(&message));
+    let line = summary.finish(code, None);
+    // Inside the invocation's span, as every failure's line is, so queries find it the same way.
+    let span = tracing::error_span!(
+        "invocation",
+        function,
+        id = %field_value(invocation_id.unwrap_or("-"))
+    );
+    span.in_scope(|| tracing::error!("{line}"));
     InvocationResponse::failed(status, json!({ "code": code, "message": message }))
 }

@@ -2,10 +2,11 @@
 //! `Function invocationId=… key=value … outcome=… graphRequestId=… durationMs=…`.
 //! Its names are what the template's alerts and workbook query (README, *Logging*).
 //! Only ids and enums go in it: never a token, a secret or free text from a message; and
-//! every value is escaped, so a MessageId with a line break cannot forge a second line.
+//! every value goes through [`field_value`], so no value (a MessageId with a line break, or
+//! with ` outcome=resumed` in it) can forge a line or a field.
 use crate::graph::CallStats;
 use crate::host::Invocation;
-use crate::telemetry::escape;
+use crate::telemetry::field_value;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -16,11 +17,17 @@ pub(crate) struct Summary {
 
 impl Summary {
     pub(crate) fn new(invocation: &Invocation, started: Instant) -> Self {
+        Self::of(&invocation.function, Some(&invocation.id), started)
+    }
+
+    /// The line of an invocation known only by its function's name and, where the host
+    /// gave one, its id (an invocation the handler could not read).
+    pub(crate) fn of(function: &str, invocation_id: Option<&str>, started: Instant) -> Self {
         Self {
             text: format!(
                 "{} invocationId={}",
-                invocation.function,
-                escape(&invocation.id)
+                field_value(function),
+                field_value(invocation_id.unwrap_or("-"))
             ),
             started,
         }
@@ -28,7 +35,7 @@ impl Summary {
 
     pub(crate) fn field(&mut self, key: &str, value: Option<impl AsRef<str>>) {
         if let Some(value) = value {
-            let _ = write!(self.text, " {key}={}", escape(value.as_ref()));
+            let _ = write!(self.text, " {key}={}", field_value(value.as_ref()));
         }
     }
 

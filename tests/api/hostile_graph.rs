@@ -376,7 +376,7 @@ async fn a_message_id_with_a_line_break_cannot_forge_a_log_line() {
     assert!(logs[0]
         .as_str()
         .unwrap()
-        .contains("messageId=m-1\\nResumeTaskQueue"));
+        .contains(r#"messageId="m-1\u000aResumeTaskQueue\u0020invocationId\u003dforged"#));
     assert!(!app
         .stderr()
         .iter()

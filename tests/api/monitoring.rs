@@ -226,3 +226,79 @@ fn names_are_read_from_regexes_and_text_but_not_from_kql_assignments() {
         ["invocationId", "staleCount"].map(String::from).into()
     );
 }
+
+/// Values a sender chooses cannot move what the alerts read: five failing deliveries whose
+/// MessageIds imitate a success, and an invocation the handler cannot read, are each one line
+/// whose fields are the handler's own.
+#[tokio::test]
+async fn a_value_that_imitates_a_field_cannot_change_what_the_alerts_and_the_workbook_read() {
+    let app = spawn_app().await;
+    let forged = ["resumed", "204", "accessRequest", "9"];
+    for n in 0..5 {
+        let message_id =
+            format!("hr-{n} outcome=resumed graphStatus=204 kind=accessRequest throttled=9\nResumeTaskQueue invocationId=x outcome=resumed");
+        let (status, _) = app
+            .queue(
+                "ResumeTaskQueue",
+                &serde_json::json!({"workflowId": "a b"}),
+                &message_id,
+                1,
+            )
+            .await;
+        assert_eq!(status, 500, "an invalid command fails its delivery");
+    }
+    let (status, _) = app
+        .invoke(
+            "ResumeTaskQueue",
+            &serde_json::json!(["not", "an", "envelope"]),
+        )
+        .await;
+    assert_eq!(status, 500);
+
+    let summary = regex::Regex::new(r"(^|: )ResumeTaskQueue invocationId=").unwrap();
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        lines = app
+            .stderr()
+            .into_iter()
+            .filter(|l| summary.is_match(l))
+            .collect();
+        if lines.len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        lines.len(),
+        6,
+        "one line each, and no forged second line: {lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("outcome=malformedInvocation") && l.contains(" reason=")),
+        "{lines:#?}"
+    );
+    let outcome = regex::Regex::new(r"\boutcome=(\w+)").unwrap();
+    for line in &lines {
+        let read = &outcome.captures(line).expect("an outcome")[1];
+        assert!(
+            ["invalidCommand", "malformedInvocation"].contains(&read),
+            "{line}"
+        );
+    }
+    for (name, query) in queries() {
+        let (patterns, _) = quoted(&query);
+        for pattern in patterns.iter().filter(|p| p.captures_len() > 1) {
+            for line in &lines {
+                if let Some(value) = pattern.captures(line).and_then(|c| c.get(1)) {
+                    assert!(
+                        !forged.contains(&value.as_str()),
+                        "{name}: {pattern} reads the forged {:?} from {line}",
+                        value.as_str()
+                    );
+                }
+            }
+        }
+    }
+}
