@@ -210,6 +210,27 @@ async fn a_workflow_subset_lists_only_those_workflows() {
 }
 
 #[tokio::test]
+async fn a_listed_workflow_that_cannot_be_read_is_an_error_naming_it_and_the_rest_is_reported() {
+    let tenant = graph_emulator::generate(&SMALL_TENANT.parse().unwrap());
+    let good: Vec<String> = tenant.workflows.iter().map(|w| w.id.clone()).collect();
+    let deleted = "0d1e7e7e-0000-4000-8000-00000000dead";
+    let setting = format!("{},{deleted},{}", good[0], good[1..].join(","));
+    let app =
+        spawn_app_with(Options::default().env("LIST_IN_PROGRESS_WORKFLOW_IDS", &setting)).await;
+    let (status, answer) = app.timer().await;
+    assert_eq!(status, 200);
+    let report = &answer["ReturnValue"];
+    let wanted = expected(&app);
+    assert!(!wanted.is_empty());
+    assert_eq!(reported(report), wanted, "every readable workflow is swept");
+    assert_eq!(report["partial"], true);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["workflowId"], deleted);
+    assert_eq!(errors[0]["status"], 404);
+}
+
+#[tokio::test]
 async fn a_next_link_to_another_host_is_not_followed() {
     let mut options = Options::default().page_size(1);
     options.settings.public_url = Some("http://127.0.0.2:9".into());

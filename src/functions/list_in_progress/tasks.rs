@@ -17,9 +17,9 @@ use crate::graph::models::{CustomExtension, Task, TaskProcessingResult, Workflow
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use url::Url;
 
 const WORKFLOWS: &str = "identityGovernance/lifecycleWorkflows/workflows";
+const SELECT_WORKFLOW: &str = "$select=id,displayName";
 
 /// A workflow being swept: its id, safe to put in a path, and its name.
 pub(super) struct SweptWorkflow {
@@ -65,23 +65,50 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
             return g;
         }
     };
-    match before(deadline, list_workflows(app, graph, call)).await {
-        None => {
-            g.cut_short = true;
-            return g;
-        }
-        Some(Err(failure)) => {
-            g.errors.push(error(None, &failure));
-            return g;
-        }
-        Some(Ok(workflows)) => {
-            for workflow in workflows {
-                match listed_id(workflow.id.as_deref()) {
-                    Ok(id) => g.workflows.push(SweptWorkflow {
+    match &app.settings.list_workflow_ids {
+        None => match before(deadline, all_workflows(graph, call)).await {
+            None => {
+                g.cut_short = true;
+                return g;
+            }
+            Some(Err(failure)) => {
+                g.errors.push(error(None, &failure));
+                return g;
+            }
+            Some(Ok(workflows)) => {
+                for workflow in workflows {
+                    match listed_id(workflow.id.as_deref()) {
+                        Ok(id) => g.workflows.push(SweptWorkflow {
+                            id,
+                            name: workflow.display_name.unwrap_or_default(),
+                        }),
+                        Err(failure) => g.errors.push(error(workflow.id.as_deref(), &failure)),
+                    }
+                }
+            }
+        },
+        // The workflows the settings name, read side by side: one that cannot be read (a
+        // deleted workflow, a 403) is an error naming it, and the others are swept.
+        Some(ids) => {
+            let mut read = each(
+                deadline,
+                width,
+                ids.iter().cloned().enumerate(),
+                |(n, id)| async move {
+                    let workflow = one_workflow(graph, call, &id).await;
+                    (n, id, workflow)
+                },
+            )
+            .await;
+            g.cut_short |= read.len() < ids.len();
+            read.sort_by_key(|(n, _, _)| *n);
+            for (_, id, workflow) in read {
+                match workflow {
+                    Ok(workflow) => g.workflows.push(SweptWorkflow {
                         id,
                         name: workflow.display_name.unwrap_or_default(),
                     }),
-                    Err(failure) => g.errors.push(error(workflow.id.as_deref(), &failure)),
+                    Err(failure) => g.errors.push(error(Some(id.as_str()), &failure)),
                 }
             }
         }
@@ -173,29 +200,22 @@ fn error(workflow_id: Option<&str>, failure: &GraphFailure) -> SweepError {
     SweepError::new(Kind::Task, workflow_id, failure)
 }
 
-async fn list_workflows(
-    app: &App,
+/// Every workflow: id and name.
+async fn all_workflows(graph: &GraphClient, call: &Call) -> Result<Vec<Workflow>, GraphFailure> {
+    let mut url = graph.url(&GraphPath::new().words(WORKFLOWS));
+    url.set_query(Some(SELECT_WORKFLOW));
+    graph.list(call, url).await
+}
+
+/// One workflow the settings name: id and name.
+async fn one_workflow(
     graph: &GraphClient,
     call: &Call,
-) -> Result<Vec<Workflow>, GraphFailure> {
-    let select = |mut url: Url| {
-        url.set_query(Some("$select=id,displayName"));
-        url
-    };
-    match &app.settings.list_workflow_ids {
-        None => {
-            let url = select(graph.url(&GraphPath::new().words(WORKFLOWS)));
-            graph.list(call, url).await
-        }
-        Some(ids) => {
-            let mut workflows = Vec::with_capacity(ids.len());
-            for id in ids {
-                let url = select(graph.url(&GraphPath::new().words(WORKFLOWS).id(id)));
-                workflows.push(graph.get(call, url).await?.json()?);
-            }
-            Ok(workflows)
-        }
-    }
+    id: &ResourceId,
+) -> Result<Workflow, GraphFailure> {
+    let mut url = graph.url(&GraphPath::new().words(WORKFLOWS).id(id));
+    url.set_query(Some(SELECT_WORKFLOW));
+    Ok(graph.get(call, url).await?.json()?)
 }
 
 /// A workflow's "Run a custom task extension" tasks: id, name, extension id.
