@@ -215,7 +215,7 @@ async fn one_workflow(
 ) -> Result<Workflow, GraphFailure> {
     let mut url = graph.url(&GraphPath::new().words(WORKFLOWS).id(id));
     url.set_query(Some(SELECT_WORKFLOW));
-    Ok(graph.get(call, url).await?.json()?)
+    graph.get(call, url).await?.json()
 }
 
 /// A workflow's "Run a custom task extension" tasks: id, name, extension id.
