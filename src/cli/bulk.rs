@@ -12,6 +12,7 @@ use crate::domain::CommandError;
 use crate::domain::Kind;
 use crate::functions::list_in_progress::Item;
 use crate::functions::outcome::{Failure, Outcome};
+use crate::telemetry::escape;
 use clap::Args;
 use futures::stream::{self, StreamExt};
 use serde_json::Map;
@@ -84,7 +85,11 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
             }
             Err(failure) => {
                 failed += 1;
-                println!("{:<16} {what}: {}", failure.code(), failure.message());
+                println!(
+                    "{:<16} {what}: {}",
+                    failure.code(),
+                    escape(&failure.message())
+                );
             }
         }
     }

@@ -11,6 +11,7 @@ use crate::domain::{AccessCommand, CommandError, Kind, ResumeTask};
 use crate::functions::outcome::{Failure, Outcome};
 use crate::functions::{resume_access_request, resume_task};
 use crate::graph::Call;
+use crate::telemetry::escape;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{json, Map, Value};
 use std::ffi::OsString;
@@ -347,9 +348,9 @@ fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode 
     if json {
         println!("{}", failure.to_json());
     } else {
-        eprintln!("error: {} [{}]", failure.message(), failure.code());
+        eprintln!("error: {} [{}]", escape(&failure.message()), failure.code());
         if let Some(id) = failure.graph_request_id() {
-            eprintln!("  Graph request id: {id}");
+            eprintln!("  Graph request id: {}", escape(id));
         }
         if let Some(hint) = hint {
             eprintln!("  {hint}");

@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::domain::Kind;
 use crate::functions::list_in_progress::{self, Item, Report};
 use crate::graph::Call;
+use crate::telemetry::escape;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};
 use indicatif::ProgressBar;
@@ -154,8 +155,11 @@ pub(super) fn summarize(report: &Report) {
             (Kind::AccessRequest, None) => "access package requests",
         };
         eprintln!(
-            "  {part}: {} {} ({})",
-            error.status, error.code, error.message
+            "  {}: {} {} ({})",
+            escape(part),
+            error.status,
+            escape(&error.code),
+            escape(&error.message)
         );
     }
 }
@@ -193,16 +197,22 @@ pub(super) fn table(report: &Report) -> String {
             ),
         };
         let waiting = item.waiting();
-        table.add_row([
-            item.kind().as_str().to_string(),
-            place,
-            step,
-            item.id().to_string(),
-            who.unwrap_or_default(),
-            waiting.age_seconds.map(age).unwrap_or_default(),
-            waiting.deadline.clone().unwrap_or_default(),
-            if waiting.stale { "stale" } else { "" }.to_string(),
-        ]);
+        // Names come from Graph, and some are chosen by their owners (a guest names
+        // themself): every cell is escaped, so none can move the cursor, erase the table
+        // or write to the clipboard, as `--json` escapes them.
+        table.add_row(
+            [
+                item.kind().as_str().to_string(),
+                place,
+                step,
+                item.id().to_string(),
+                who.unwrap_or_default(),
+                waiting.age_seconds.map(age).unwrap_or_default(),
+                waiting.deadline.clone().unwrap_or_default(),
+                if waiting.stale { "stale" } else { "" }.to_string(),
+            ]
+            .map(|cell| escape(&cell).into_owned()),
+        );
     }
     table.to_string()
 }
@@ -315,5 +325,31 @@ mod tests {
         assert_eq!(table.lines().filter(|l| l.contains("Provision")).count(), 1);
         let row = table.lines().find(|l| l.contains("Sales tools")).unwrap();
         assert!(row.contains("accessRequest") && row.contains("(unknown)") && row.contains("user"));
+    }
+
+    #[test]
+    fn names_from_graph_cannot_drive_the_terminal() {
+        let mut hostile = request(Some(60), false);
+        if let Item::AccessRequest(r) = &mut hostile {
+            // A clipboard write (OSC 52), cursor up and erase line, a bell.
+            r.target_name = Some("Eve\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{1b}[1A\u{1b}[2K".into());
+            r.access_package_name = Some("Sales\r\ntools".into());
+        }
+        let report = Report {
+            count: 1,
+            stale_count: 0,
+            partial: false,
+            graph_calls: 1,
+            duration_ms: 1,
+            items: vec![hostile],
+            errors: vec![],
+        };
+        let table = table(&report);
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
+        assert!(table.contains("Eve\\u{1b}]52;c;"), "{table}");
+        assert_eq!(table.lines().count(), 5, "no cell adds a line: {table}");
     }
 }
