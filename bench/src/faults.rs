@@ -235,7 +235,8 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         CASES.len() - missed,
         CASES.len()
     );
-    ride_out(binary, smoke).await
+    ride_out(binary, smoke).await?;
+    crate::odd_data::run(binary, smoke).await
 }
 
 /// An outage across many deliveries, scaled down from hours to seconds: this benchmark

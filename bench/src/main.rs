@@ -1,4 +1,4 @@
-//! `cargo run --release -p bench -- <all|emulator|handler|sweep|faults|bulk> [--smoke]`: benchmarks that print
+//! `cargo run --release -p bench -- <all|emulator|handler|sweep|faults|odd-data|bulk> [--smoke]`: benchmarks that print
 //! each number beside the reference it is measured against, in the same run. `--smoke` runs
 //! a small version of each (for CI, to keep them from rotting; it skips the Python peer and
 //! asserts nothing about speed).
@@ -6,7 +6,8 @@
 //! - `handler`: cold start, memory, throughput and latency, throttling, and the Python SDK peer;
 //! - `sweep`: ListInProgress at tenant scale (issue: the in-progress report);
 //! - `emulator`: the Graph emulator's own throughput and memory;
-//! - `faults`: each way Graph or the identity endpoint misbehaves, a row each, beside its goals;
+//! - `faults`: each way Graph or the identity endpoint misbehaves, a row each, beside its goals,
+//!   then odd data and big tenants (peak RSS and answer size; alone: `odd-data`);
 //! - `bulk`: a backlog resumed with the operator command, against the Python SDK one at a time;
 //! - `all`: all five.
 mod bulk;
@@ -14,6 +15,7 @@ mod common;
 mod emulator;
 mod faults;
 mod handler;
+mod odd_data;
 mod peer;
 mod sweep;
 
@@ -32,6 +34,7 @@ async fn main() -> Result<()> {
         Some("emulator") => emulator::run(smoke).await,
         Some("handler") => run_handler(smoke).await,
         Some("faults") => faults::run(&common::build_release_handler()?, smoke).await,
+        Some("odd-data") => odd_data::run(&common::build_release_handler()?, smoke).await,
         Some("bulk") => bulk::run(&common::build_release_handler()?, smoke).await,
         Some("all") => {
             emulator::run(smoke).await?;
@@ -41,7 +44,7 @@ async fn main() -> Result<()> {
             bulk::run(&common::build_release_handler()?, smoke).await
         }
         other => {
-            bail!("usage: bench <all|emulator|handler|sweep|faults|bulk> [--smoke] (got {other:?})")
+            bail!("usage: bench <all|emulator|handler|sweep|faults|odd-data|bulk> [--smoke] (got {other:?})")
         }
     }
 }

@@ -17,7 +17,7 @@ pub mod table;
 use crate::app::App;
 use crate::domain::{AccessCommand, Kind, ResumeTask};
 use crate::graph::Call;
-use crate::host::{HttpOutput, Invocation, InvocationResponse};
+use crate::host::{raw, HttpOutput, Invocation, InvocationResponse};
 use crate::telemetry::{escape, field_value};
 use arrival::{correlation_id, Arrival};
 use outcome::{Failure, Outcome};
@@ -221,15 +221,27 @@ async fn list(
         tracing::warn!("{line}");
     }
     let mut response = InvocationResponse::ok().with_log(line);
-    for item in report.items.iter().filter(|i| i.waiting().stale) {
+    // The oldest stale items (the report is oldest first), then how many more: a backlog of
+    // thousands must not become thousands of lines in Application Insights every sweep.
+    let stale = report.items.iter().filter(|i| i.waiting().stale);
+    for item in stale.clone().take(STALE_LINES) {
         response = response.with_log(stale_line(item));
     }
-    let report = serde_json::to_value(&report).expect("report serializes");
+    let more = stale.count().saturating_sub(STALE_LINES);
+    if more > 0 {
+        response = response.with_log(format!(
+            "stale: more={more} (the oldest {STALE_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)"
+        ));
+    }
+    let report = raw(&report);
     match trigger {
         Trigger::Http => response.with_http(HttpOutput::json(200, report)),
         Trigger::Queue | Trigger::Timer => response.with_return_value(report),
     }
 }
+
+/// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.
+pub const STALE_LINES: usize = 20;
 
 /// The log line for a stale item (README, *ListInProgress and InProgress*). Its values come
 /// from Graph, so each goes through [`field_value`] as the summary's do.
@@ -276,8 +288,12 @@ fn answer(
             let line = summary.finish(outcome.name(), outcome.graph_request_id());
             let response = InvocationResponse::ok().with_log(line);
             match trigger {
-                Trigger::Http => response.with_http(HttpOutput::json(200, outcome.to_json())),
-                Trigger::Queue | Trigger::Timer => response.with_return_value(outcome.to_json()),
+                Trigger::Http => {
+                    response.with_http(HttpOutput::json(200, raw(&outcome.to_json())))
+                }
+                Trigger::Queue | Trigger::Timer => {
+                    response.with_return_value(raw(&outcome.to_json()))
+                }
             }
         }
         Err(failure) => {
@@ -290,7 +306,7 @@ fn answer(
             match trigger {
                 Trigger::Http => InvocationResponse::ok().with_http(HttpOutput {
                     status: failure.http_status(),
-                    body: failure.to_json(),
+                    body: raw(&failure.to_json()),
                     retry_after_seconds: failure.retry_after().map(|d| d.as_secs().max(1)),
                 }),
                 Trigger::Queue | Trigger::Timer => InvocationResponse::failed(

@@ -1,20 +1,49 @@
 //! The invocation response: always `{"Outputs", "Logs", "ReturnValue"}`, never empty (an
 //! empty body or `null` would leave the host waiting until functionTimeout).
+//!
+//! Bodies are held as serialized JSON ([`RawValue`]): a report of thousands of items is
+//! written once, not built again as a tree of values (several times its size) first.
 use serde::Serialize;
+use serde_json::value::{to_raw_value, RawValue};
 use serde_json::{json, Map, Value};
 use warp::http::StatusCode;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InvocationResponse {
     #[serde(skip)]
     pub status: StatusCode,
-    pub outputs: Map<String, Value>,
+    pub outputs: Outputs,
     pub logs: Vec<String>,
-    pub return_value: Value,
+    pub return_value: Box<RawValue>,
     /// On a failed invocation, the error JSON's `error` object (for people reading the host's trace).
     #[serde(rename = "error", skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
+}
+
+/// `Outputs`: the HTTP response binding `res`, when the trigger is HTTP; `{}` otherwise.
+#[derive(Debug, Default, Serialize)]
+pub struct Outputs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    res: Option<HttpOutputWire>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HttpOutputWire {
+    status_code: u16,
+    headers: Map<String, Value>,
+    body: Box<RawValue>,
+}
+
+/// JSON that is already serialized: `null`.
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".into()).expect("null is JSON")
+}
+
+/// `value` serialized once, for a body or a return value.
+pub fn raw(value: &impl Serialize) -> Box<RawValue> {
+    to_raw_value(value).expect("a report or an outcome serializes")
 }
 
 impl InvocationResponse {
@@ -22,9 +51,9 @@ impl InvocationResponse {
     pub fn ok() -> Self {
         Self {
             status: StatusCode::OK,
-            outputs: Map::new(),
+            outputs: Outputs::default(),
             logs: Vec::new(),
-            return_value: Value::Null,
+            return_value: null(),
             error: None,
         }
     }
@@ -39,11 +68,11 @@ impl InvocationResponse {
     }
 
     pub fn with_http(mut self, output: HttpOutput) -> Self {
-        self.outputs.insert("res".into(), output.into_value());
+        self.outputs.res = Some(output.into_wire());
         self
     }
 
-    pub fn with_return_value(mut self, value: Value) -> Self {
+    pub fn with_return_value(mut self, value: Box<RawValue>) -> Self {
         self.return_value = value;
         self
     }
@@ -63,15 +92,15 @@ impl warp::Reply for InvocationResponse {
 
 /// `Outputs.res`: what the HTTP caller receives. The body is sent as an object: the host
 /// would base64-decode a string body that happened to look like base64.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HttpOutput {
     pub status: u16,
-    pub body: Value,
+    pub body: Box<RawValue>,
     pub retry_after_seconds: Option<u64>,
 }
 
 impl HttpOutput {
-    pub fn json(status: u16, body: Value) -> Self {
+    pub fn json(status: u16, body: Box<RawValue>) -> Self {
         Self {
             status,
             body,
@@ -79,11 +108,16 @@ impl HttpOutput {
         }
     }
 
-    fn into_value(self) -> Value {
-        let mut headers = json!({ "Content-Type": "application/json" });
+    fn into_wire(self) -> HttpOutputWire {
+        let mut headers = Map::new();
+        headers.insert("Content-Type".into(), json!("application/json"));
         if let Some(seconds) = self.retry_after_seconds {
-            headers["Retry-After"] = json!(seconds.to_string());
+            headers.insert("Retry-After".into(), json!(seconds.to_string()));
         }
-        json!({ "statusCode": self.status, "headers": headers, "body": self.body })
+        HttpOutputWire {
+            status_code: self.status,
+            headers,
+            body: self.body,
+        }
     }
 }

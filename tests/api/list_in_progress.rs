@@ -484,3 +484,27 @@ async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_a
         .count();
     assert_eq!(refused, 2, "each refused listing is asked once per process");
 }
+
+#[tokio::test]
+async fn a_large_stale_backlog_logs_the_oldest_twenty_and_counts_the_rest() {
+    let app = spawn_app_with(
+        Options::default()
+            .tenant("workflows=2,tasks=2,customTasks=2,users=15,inProgress=1,requests=0,seed=8")
+            .env("STALE_AFTER", "1s"),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (_, answer) = app.timer().await;
+    let stale_count = answer["ReturnValue"]["staleCount"].as_u64().unwrap() as usize;
+    assert!(stale_count > resume_handler::STALE_LINES, "{stale_count}");
+    let logs: Vec<&str> = answer["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.starts_with("stale: "))
+        .collect();
+    assert_eq!(logs.len(), resume_handler::STALE_LINES + 1, "{logs:#?}");
+    let more = format!("stale: more={} ", stale_count - resume_handler::STALE_LINES);
+    assert!(logs.last().unwrap().starts_with(&more), "{logs:#?}");
+}

@@ -19,6 +19,7 @@ use crate::graph::models::{AssignmentPolicy, AssignmentRequest, CalloutInstance}
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -100,9 +101,11 @@ impl Listing {
 /// the approved-stage callout (14 days): 70 days. Ninety leaves a margin.
 pub(super) const LOOKBACK: Duration = Duration::from_secs(90 * 86_400);
 
-/// A callout that waits, with the request it belongs to.
+/// A callout that waits, with the request it belongs to. The request is shared by all its
+/// waiting callouts and keeps none of them: a request with thousands of callouts is held
+/// once, not once per callout.
 pub(super) struct Waiting {
-    pub(super) request: AssignmentRequest,
+    pub(super) request: Arc<AssignmentRequest>,
     pub(super) callout: CalloutInstance,
 }
 
@@ -191,17 +194,16 @@ fn requests_url(graph: &GraphClient, listing: Listing) -> Url {
 fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<GraphFailure>) {
     let mut waiting = Vec::new();
     let mut refused = Vec::new();
-    for request in requests {
-        let callouts: Vec<CalloutInstance> = request
-            .custom_extension_callout_instances
-            .iter()
-            .filter(|c| {
-                c.status
-                    .as_deref()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("waitingForCallback"))
-            })
-            .cloned()
-            .collect();
+    for mut request in requests {
+        let callouts: Vec<CalloutInstance> =
+            std::mem::take(&mut request.custom_extension_callout_instances)
+                .into_iter()
+                .filter(|c| {
+                    c.status
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("waitingForCallback"))
+                })
+                .collect();
         if callouts.is_empty() {
             continue;
         }
@@ -209,8 +211,9 @@ fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<Grap
             refused.push(failure);
             continue;
         }
+        let request = Arc::new(request);
         waiting.extend(callouts.into_iter().map(|callout| Waiting {
-            request: request.clone(),
+            request: Arc::clone(&request),
             callout,
         }));
     }
@@ -279,6 +282,24 @@ mod tests {
             .collect();
         assert_eq!(ids, [("r1".to_string(), "c1".to_string())]);
         assert_eq!(refused.len(), 1, "only the waiting request with a bad id");
+    }
+
+    #[test]
+    fn a_request_with_many_waiting_callouts_is_held_once_without_its_callouts() {
+        let callouts: Vec<_> = (0..2_000)
+            .map(|n| json!({"id": format!("c{n}"), "status": "waitingForCallback"}))
+            .collect();
+        let (waiting, _) = waiting_callouts(requests(
+            json!({"value": [{"id": "r1", "customExtensionCalloutInstances": callouts}]}),
+        ));
+        assert_eq!(waiting.len(), 2_000);
+        assert!(waiting
+            .iter()
+            .all(|w| Arc::ptr_eq(&w.request, &waiting[0].request)));
+        assert!(waiting[0]
+            .request
+            .custom_extension_callout_instances
+            .is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod tasks;
 
 #[cfg(test)]
 pub use report::{AccessRequestItem, TaskItem, Waiting};
+
 pub use report::{Item, Report};
 
 use crate::app::App;
@@ -76,6 +77,21 @@ where
         .await
 }
 
+/// The longest name the report keeps, in characters. Names come from Graph and some are
+/// chosen by their owners; a report holds one per item, so a megabyte-long workflow name
+/// must not become a megabyte per waiting result.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// `name`, cut to [`MAX_NAME_CHARS`] (the cut marked with `…`).
+fn bounded_name(name: Option<&str>) -> Option<String> {
+    let name = name?;
+    Some(match name.char_indices().nth(MAX_NAME_CHARS - 1) {
+        None => name.to_string(),
+        Some((cut, _)) if name[cut..].chars().count() == 1 => name.to_string(),
+        Some((cut, _)) => format!("{}…", &name[..cut]),
+    })
+}
+
 /// An id Graph listed, if it is one this app will put in a path.
 fn listed_id(id: Option<&str>) -> Result<ResourceId, GraphFailure> {
     ResourceId::parse_str("id", id.unwrap_or_default()).map_err(|e| GraphFailure::Unexpected {
@@ -85,4 +101,21 @@ fn listed_id(id: Option<&str>) -> Result<ResourceId, GraphFailure> {
         ),
         request_id: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_kept_whole_up_to_the_limit_and_cut_beyond_it() {
+        let at_limit = "é".repeat(MAX_NAME_CHARS);
+        assert_eq!(bounded_name(Some(&at_limit)).unwrap(), at_limit);
+        let long = "é".repeat(100 * 1024);
+        let cut = bounded_name(Some(&long)).unwrap();
+        assert_eq!(cut.chars().count(), MAX_NAME_CHARS);
+        assert!(cut.ends_with('…'));
+        assert_eq!(bounded_name(None), None);
+        assert_eq!(bounded_name(Some("Sales")).unwrap(), "Sales");
+    }
 }

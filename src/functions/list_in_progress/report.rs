@@ -1,6 +1,6 @@
 //! The report: what the sweeps gathered, with each waiting item's age, deadline and
 //! staleness, in the shape the README documents. No I/O here.
-use super::{access_requests, tasks};
+use super::{access_requests, bounded_name, tasks};
 use crate::domain::Kind;
 use crate::functions::outcome::Failure;
 use crate::graph::GraphFailure;
@@ -183,8 +183,8 @@ pub(super) fn report(
     }
     if let Some(g) = requests {
         items.extend(g.waiting.into_iter().map(|found| {
-            let request = found.request;
-            let package = request.access_package.unwrap_or_default();
+            let request = &*found.request;
+            let package = request.access_package.clone().unwrap_or_default();
             let callout = found.callout;
             let used = package
                 .id
@@ -197,18 +197,18 @@ pub(super) fn report(
             let created_stage = stage
                 .as_deref()
                 .is_some_and(|s| s.eq_ignore_ascii_case("assignmentRequestCreated"));
-            let target = request.assignment.and_then(|a| a.target);
+            let target = request.assignment.as_ref().and_then(|a| a.target.clone());
             let created = date(request.created_date_time.as_deref());
             Item::AccessRequest(AccessRequestItem {
-                assignment_request_id: request.id.unwrap_or_default(),
+                assignment_request_id: request.id.clone().unwrap_or_default(),
                 access_package_id: package.id,
-                access_package_name: package.display_name,
+                access_package_name: bounded_name(package.display_name.as_deref()),
                 stage,
                 custom_extension_stage_instance_id: callout.id.unwrap_or_default(),
                 custom_extension_id: callout.custom_extension_id,
                 target_id: target.as_ref().and_then(|t| t.object_id.clone()),
-                target_name: target.and_then(|t| t.display_name),
-                request_state: request.state,
+                target_name: target.and_then(|t| bounded_name(t.display_name.as_deref())),
+                request_state: request.state.clone(),
                 waiting: waiting(
                     created.filter(|_| created_stage),
                     used.and_then(|u| u.timeout),

@@ -10,7 +10,7 @@
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
 use super::report::SweepError;
-use super::{before, each, listed_id};
+use super::{before, bounded_name, each, listed_id};
 use crate::app::App;
 use crate::domain::{Kind, ResourceId};
 use crate::graph::models::{CustomExtension, Task, TaskProcessingResult, Workflow};
@@ -80,7 +80,8 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
                     match listed_id(workflow.id.as_deref()) {
                         Ok(id) => g.workflows.push(SweptWorkflow {
                             id,
-                            name: workflow.display_name.unwrap_or_default(),
+                            name: bounded_name(workflow.display_name.as_deref())
+                                .unwrap_or_default(),
                         }),
                         Err(failure) => g.errors.push(error(workflow.id.as_deref(), &failure)),
                     }
@@ -106,7 +107,7 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
                 match workflow {
                     Ok(workflow) => g.workflows.push(SweptWorkflow {
                         id,
-                        name: workflow.display_name.unwrap_or_default(),
+                        name: bounded_name(workflow.display_name.as_deref()).unwrap_or_default(),
                     }),
                     Err(failure) => g.errors.push(error(Some(id.as_str()), &failure)),
                 }
@@ -238,7 +239,7 @@ async fn custom_tasks(
         .map(|t| {
             Ok((
                 listed_id(t.id.as_deref())?,
-                t.display_name.clone().unwrap_or_default(),
+                bounded_name(t.display_name.as_deref()).unwrap_or_default(),
                 t.extension_id().map(str::to_string),
             ))
         })

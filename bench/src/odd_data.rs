@@ -1,0 +1,104 @@
+//! `bench faults`, odd data: shapes Graph really produces, at sizes tenants reach, swept by
+//! `InProgress` on the release handler, a fresh handler per row. Each row prints the waiting
+//! items reported, the Graph requests, the wall time, the peak RSS beside its goal (32 MiB,
+//! under a 512 MB instance) and the answer's size per item.
+use crate::common::*;
+use anyhow::{ensure, Result};
+use graph_emulator::model::{CalloutInstance, Tenant};
+use graph_emulator::{Emulator, GenerateSpec, Settings};
+use std::path::Path;
+use std::time::Instant;
+
+const MAX_RSS_KIB: u64 = 32 * 1024;
+
+struct Case {
+    name: String,
+    tenant: Tenant,
+}
+
+/// One request whose `callouts` callouts all wait: one Graph page holds them all.
+fn callouts_on_one_request(callouts: usize) -> Case {
+    let spec: GenerateSpec = "workflows=1,tasks=1,customTasks=0,users=1,requests=4,seed=3"
+        .parse()
+        .expect("spec");
+    let mut tenant = graph_emulator::generate(&spec);
+    let template = tenant
+        .assignment_requests
+        .iter()
+        .flat_map(|r| r.custom_extension_callout_instances.iter())
+        .find(|c| !c.custom_extension_id.is_empty())
+        .cloned()
+        .expect("a generated callout");
+    let request = &mut tenant.assignment_requests[0];
+    request.status = "WaitingForCallback".into();
+    request.state = "submitted".into();
+    request.custom_extension_callout_instances = (0..callouts)
+        .map(|n| CalloutInstance {
+            id: format!("00000000-0000-4000-8000-{n:012}"),
+            status: "waitingForCallback".into(),
+            ..template.clone()
+        })
+        .collect();
+    Case {
+        name: format!("{callouts} waiting callouts on one request"),
+        tenant,
+    }
+}
+
+/// A workflow whose name is `name_kib` KiB, with `users` waiting results.
+fn long_workflow_name(name_kib: usize, users: usize) -> Case {
+    let spec: GenerateSpec =
+        format!("workflows=1,tasks=1,customTasks=1,users={users},inProgress=1,requests=0,seed=4")
+            .parse()
+            .expect("spec");
+    let mut tenant = graph_emulator::generate(&spec);
+    tenant.workflows[0].display_name = "W".repeat(name_kib * 1024);
+    Case {
+        name: format!("a {name_kib} KiB workflow name, {users} waiting results"),
+        tenant,
+    }
+}
+
+pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
+    let scale = |full: usize, small: usize| if smoke { small } else { full };
+    let cases = [
+        callouts_on_one_request(scale(1_000, 100)),
+        callouts_on_one_request(scale(4_000, 200)),
+        long_workflow_name(100, scale(2_000, 100)),
+    ];
+    println!("## Odd data and big tenants (InProgress; a fresh release handler per row)\n");
+    println!("| case | items reported | Graph requests | wall time | peak RSS | < 32 MiB | answer | per item |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut missed = 0;
+    for case in cases {
+        let graph = Emulator::start(case.tenant, Settings::default(), 0).await?;
+        let (handler, _) = Handler::start(binary, &graph, &[]).await?;
+        let started = Instant::now();
+        let (status, answer) = handler
+            .invoke(
+                "InProgress",
+                &host_sim::http_payload("InProgress", "GET", None),
+            )
+            .await?;
+        let wall = started.elapsed();
+        ensure!(status == 200, "InProgress: {status} {answer}");
+        let (peak_kib, _) = memory_kib(handler.pid())?;
+        let body = &answer["Outputs"]["res"]["body"];
+        let size = body.to_string().len();
+        let count = body["count"].as_u64().unwrap_or(0);
+        let met = peak_kib < MAX_RSS_KIB && count > 0;
+        missed += usize::from(!met);
+        println!(
+            "| {} | {count} | {} | {:.2} s | {:.1} MiB | {} | {:.1} KiB | {} B |",
+            case.name,
+            graph.stats().graph_requests,
+            wall.as_secs_f64(),
+            peak_kib as f64 / 1024.0,
+            if peak_kib < MAX_RSS_KIB { "yes" } else { "no" },
+            size as f64 / 1024.0,
+            size as u64 / count.max(1),
+        );
+    }
+    println!("\n{} of 3 rows under 32 MiB.\n", 3 - missed);
+    Ok(())
+}
