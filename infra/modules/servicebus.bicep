@@ -92,6 +92,12 @@ var cloudSuffix = substring(endpointHost, length(namespace.name) + 1)
 output fullyQualifiedNamespace string = endpointHost
 @description('https://<host>, the base of each queue\'s REST endpoint (<endpoint>/<queue>/messages).')
 output endpoint string = 'https://${endpointHost}'
-@description('The audience of a Microsoft Entra token for Service Bus in this cloud: https://servicebus.azure.net in the global cloud, https://servicebus.<suffix> in the others (Service Bus documents one per cloud).')
-output audience string = cloudSuffix == 'servicebus.windows.net' ? 'https://servicebus.azure.net' : 'https://${cloudSuffix}'
+// Service Bus's Entra audience in each cloud: https://servicebus.<suffix>, where the national
+// clouds' suffix is their Service Bus host suffix (servicebus.usgovcloudapi.net,
+// servicebus.chinacloudapi.cn), and the global cloud's is that of its Azure-wide names
+// (servicebus.azure.net, as the vault suffix .vault.azure.net has it).
+var globalAudience = 'https://servicebus${substring(environment().suffixes.keyvaultDns, length('.vault'))}'
+
+@description('The audience of a Microsoft Entra token for Service Bus in this cloud.')
+output audience string = environment().name == 'AzureCloud' ? globalAudience : 'https://${cloudSuffix}'
 output queueNames array = queueNames
