@@ -105,7 +105,7 @@ var logAlerts = [
     threshold: 0
     window: 'PT30M'
     frequency: 'PT15M'
-    description: 'Work has waited longer than STALE_AFTER: resume it before Entra times it out (resume-handler report --stale).'
+    description: 'Work has waited longer than STALE_AFTER, or undated work belongs to a request older than its callback timeout: resume it before Entra times it out (resume-handler report --stale).'
   }
   {
     key: 'failed-resumes'

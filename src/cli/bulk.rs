@@ -189,7 +189,8 @@ mod tests {
             started_date_time: None,
             age_seconds: None,
             deadline: None,
-            stale: false,
+            stale: None,
+            overdue: false,
         }
     }
 

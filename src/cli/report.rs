@@ -59,7 +59,7 @@ impl Filters {
     pub(super) fn keeps(&self, item: &Item) -> bool {
         let waiting = item.waiting();
         self.kind().is_none_or(|k| k == item.kind())
-            && (!self.stale || waiting.stale)
+            && (!self.stale || waiting.is_stale())
             && self
                 .older_than
                 .is_none_or(|d| waiting.age_seconds.is_some_and(|age| age > d.as_secs()))
@@ -111,8 +111,7 @@ fn sweeping(app: &App) -> &'static str {
 /// The report with only the items `filters` keeps; its counts are of those items.
 fn filtered(mut report: Report, filters: &Filters) -> Report {
     report.items.retain(|item| filters.keeps(item));
-    report.count = report.items.len();
-    report.stale_count = report.items.iter().filter(|i| i.waiting().stale).count();
+    report.count_items();
     report
 }
 
@@ -209,7 +208,12 @@ pub(super) fn table(report: &Report) -> String {
                 who.unwrap_or_default(),
                 waiting.age_seconds.map(age).unwrap_or_default(),
                 waiting.deadline.clone().unwrap_or_default(),
-                if waiting.stale { "stale" } else { "" }.to_string(),
+                match waiting.stale {
+                    Some(true) => "stale",
+                    Some(false) => "",
+                    None => "unknown",
+                }
+                .to_string(),
             ]
             .map(|cell| escape(&cell).into_owned()),
         );
@@ -237,7 +241,8 @@ mod tests {
             started_date_time: None,
             age_seconds,
             deadline: None,
-            stale,
+            stale: age_seconds.map(|_| stale),
+            overdue: false,
         }
     }
 
@@ -312,6 +317,8 @@ mod tests {
         let report = Report {
             count: 1,
             stale_count: 1,
+            unknown_age_count: 1,
+            unknown_age_overdue_count: 0,
             partial: false,
             graph_calls: 3,
             duration_ms: 10,
@@ -338,6 +345,8 @@ mod tests {
         let report = Report {
             count: 1,
             stale_count: 0,
+            unknown_age_count: 0,
+            unknown_age_overdue_count: 0,
             partial: false,
             graph_calls: 1,
             duration_ms: 1,

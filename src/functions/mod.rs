@@ -204,6 +204,14 @@ async fn list(
     let mut summary = Summary::new(invocation, started);
     summary.field("count", Some(report.count.to_string()));
     summary.field("staleCount", Some(report.stale_count.to_string()));
+    summary.field(
+        "unknownAgeCount",
+        Some(report.unknown_age_count.to_string()),
+    );
+    summary.field(
+        "unknownAgeOverdueCount",
+        Some(report.unknown_age_overdue_count.to_string()),
+    );
     summary.field("partial", Some(report.partial.to_string()));
     summary.field("errors", Some(report.errors.len().to_string()));
     summary.field(
@@ -223,7 +231,7 @@ async fn list(
     let mut response = InvocationResponse::ok().with_log(line);
     // The oldest stale items (the report is oldest first), then how many more: a backlog of
     // thousands must not become thousands of lines in Application Insights every sweep.
-    let stale = report.items.iter().filter(|i| i.waiting().stale);
+    let stale = report.items.iter().filter(|i| i.waiting().is_stale());
     for item in stale.clone().take(STALE_LINES) {
         response = response.with_log(stale_line(item));
     }
@@ -288,9 +296,7 @@ fn answer(
             let line = summary.finish(outcome.name(), outcome.graph_request_id());
             let response = InvocationResponse::ok().with_log(line);
             match trigger {
-                Trigger::Http => {
-                    response.with_http(HttpOutput::json(200, raw(&outcome.to_json())))
-                }
+                Trigger::Http => response.with_http(HttpOutput::json(200, raw(&outcome.to_json()))),
                 Trigger::Queue | Trigger::Timer => {
                     response.with_return_value(raw(&outcome.to_json()))
                 }

@@ -305,6 +305,7 @@ async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_targ
         .iter()
         .filter(|i| i["stale"] == true)
         .count();
+    let (mut unknown, mut overdue) = (0, 0);
     for (request_id, callout_id, stage) in &waiting {
         let item = requests
             .iter()
@@ -345,14 +346,22 @@ async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_targ
             assert_eq!(item["stale"], is_stale);
             stale += usize::from(is_stale);
         } else {
-            // Graph dates nothing after the created stage: no age, no deadline, never stale.
-            for key in ["startedDateTime", "ageSeconds", "deadline"] {
+            // Graph dates nothing after the created stage: no age, no deadline, and whether
+            // it is stale is unknown, not false.
+            for key in ["startedDateTime", "ageSeconds", "deadline", "stale"] {
                 assert!(item[key].is_null(), "{key} in {item}");
             }
-            assert_eq!(item["stale"], false);
+            unknown += 1;
+            // The later stage's extension waits four hours (PT4H).
+            let waited = time::OffsetDateTime::now_utc() - at(&Value::from(created));
+            overdue += usize::from(waited.whole_seconds() > 4 * 3600);
         }
     }
     assert_eq!(report["staleCount"], stale);
+    assert!(unknown > 0);
+    assert_eq!(report["unknownAgeCount"], unknown);
+    // Created longer ago than the extension's timeout: waiting past it, however late it began.
+    assert_eq!(report["unknownAgeOverdueCount"], overdue);
     let request_lines = answer["Logs"]
         .as_array()
         .unwrap()

@@ -13,7 +13,14 @@ use time::OffsetDateTime;
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub count: usize,
+    /// Items known to be stale; an item whose wait start is unknown is not counted here.
     pub stale_count: usize,
+    /// Items whose wait start Graph does not give (`stale: null`).
+    pub unknown_age_count: usize,
+    /// Of those, the ones whose request was created longer ago than their callback timeout
+    /// (Graph's longest, 14 days, where the extension's is unknown): the one bound the data
+    /// supports, so they are waiting past it however late their callout began.
+    pub unknown_age_overdue_count: usize,
     pub partial: bool,
     pub graph_calls: u32,
     pub duration_ms: u64,
@@ -92,14 +99,27 @@ pub struct AccessRequestItem {
 
 /// How long an item has waited and has left. Graph dates a callout only where the work
 /// says when it began: a task result's `startedDateTime`, and an access request's creation
-/// for a callout at the created stage. Elsewhere these are `None` and the item is not stale.
+/// for a callout at the created stage. Elsewhere these are `None`, and so is `stale`:
+/// unknown, not false.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiting {
     pub started_date_time: Option<String>,
     pub age_seconds: Option<u64>,
     pub deadline: Option<String>,
-    pub stale: bool,
+    pub stale: Option<bool>,
+    /// The start is unknown, but the request was created longer ago than the callback
+    /// timeout (Graph's longest, 14 days, where the extension's is unknown): waiting past it
+    /// however late the callout began. Counted in `unknownAgeOverdueCount`.
+    #[serde(skip)]
+    pub overdue: bool,
+}
+
+impl Waiting {
+    /// Known to be stale.
+    pub fn is_stale(&self) -> bool {
+        self.stale == Some(true)
+    }
 }
 
 impl Waiting {
@@ -117,7 +137,8 @@ impl Waiting {
                 .zip(timeout)
                 .and_then(|(s, t)| s.checked_add(time::Duration::try_from(t).ok()?))
                 .and_then(format_utc),
-            stale: age.is_some_and(|a| a > stale_after.as_secs()),
+            stale: age.map(|a| a > stale_after.as_secs()),
+            overdue: false,
         }
     }
 }
@@ -146,6 +167,9 @@ impl SweepError {
         }
     }
 }
+
+/// Graph's longest callback timeout for an access package custom extension.
+const LONGEST_CALLBACK_TIMEOUT: Duration = Duration::from_secs(14 * 86_400);
 
 pub(super) fn report(
     tasks: Option<tasks::Gathered>,
@@ -199,6 +223,13 @@ pub(super) fn report(
                 .is_some_and(|s| s.eq_ignore_ascii_case("assignmentRequestCreated"));
             let target = request.assignment.as_ref().and_then(|a| a.target.clone());
             let created = date(request.created_date_time.as_deref());
+            let timeout = used.and_then(|u| u.timeout);
+            let mut waited = waiting(created.filter(|_| created_stage), timeout);
+            if waited.stale.is_none() {
+                let longest = timeout.unwrap_or(LONGEST_CALLBACK_TIMEOUT);
+                waited.overdue =
+                    created.is_some_and(|c| (now - c).whole_seconds() > longest.as_secs() as i64);
+            }
             Item::AccessRequest(AccessRequestItem {
                 assignment_request_id: request.id.clone().unwrap_or_default(),
                 access_package_id: package.id,
@@ -209,10 +240,7 @@ pub(super) fn report(
                 target_id: target.as_ref().and_then(|t| t.object_id.clone()),
                 target_name: target.and_then(|t| bounded_name(t.display_name.as_deref())),
                 request_state: request.state.clone(),
-                waiting: waiting(
-                    created.filter(|_| created_stage),
-                    used.and_then(|u| u.timeout),
-                ),
+                waiting: waited,
                 request_created_date_time: created.and_then(format_utc),
             })
         }));
@@ -227,14 +255,29 @@ pub(super) fn report(
         };
         key(a).cmp(&key(b))
     });
-    Report {
-        count: items.len(),
-        stale_count: items.iter().filter(|i| i.waiting().stale).count(),
+    let mut report = Report {
+        count: 0,
+        stale_count: 0,
+        unknown_age_count: 0,
+        unknown_age_overdue_count: 0,
         partial: cut_short || !errors.is_empty(),
         graph_calls,
         duration_ms: elapsed.as_millis() as u64,
         items,
         errors,
+    };
+    report.count_items();
+    report
+}
+
+impl Report {
+    /// `count`, `staleCount`, `unknownAgeCount` and `unknownAgeOverdueCount`, from the items.
+    pub fn count_items(&mut self) {
+        let waiting = || self.items.iter().map(Item::waiting);
+        self.count = self.items.len();
+        self.stale_count = waiting().filter(|w| w.is_stale()).count();
+        self.unknown_age_count = waiting().filter(|w| w.stale.is_none()).count();
+        self.unknown_age_overdue_count = waiting().filter(|w| w.overdue).count();
     }
 }
 
