@@ -256,7 +256,7 @@ fn parse_kinds(env: &Env) -> Result<BTreeSet<Kind>, ConfigError> {
                 invalid(
                     SETTING,
                     format!(
-                        "'{}' is not a kind: use task, accessRequest or both, comma-separated",
+                        "'{}' is not a kind: use task, accessRequest (or access-request) or both, comma-separated",
                         word.trim()
                     ),
                 )
@@ -712,6 +712,9 @@ mod tests {
         assert_eq!(settings(&[]).unwrap().list_kinds, BTreeSet::from(Kind::ALL));
         let s = settings(&[("LIST_IN_PROGRESS_KINDS", "accessrequest")]).unwrap();
         assert_eq!(s.list_kinds, BTreeSet::from([Kind::AccessRequest]));
+        // The command line's spelling is taken too.
+        let s = settings(&[("LIST_IN_PROGRESS_KINDS", "task, access-request")]).unwrap();
+        assert_eq!(s.list_kinds, BTreeSet::from(Kind::ALL));
         for bad in [" , ", "task,requests"] {
             let e = settings(&[("LIST_IN_PROGRESS_KINDS", bad)]).unwrap_err();
             assert_eq!(e.setting, "LIST_IN_PROGRESS_KINDS", "{bad}");

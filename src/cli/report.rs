@@ -42,7 +42,9 @@ pub(super) struct Filters {
 enum KindArg {
     /// Lifecycle Workflows task processing results.
     Task,
-    /// Entitlement Management access package assignment requests.
+    /// Entitlement Management access package assignment requests (also `accessRequest`,
+    /// as reports and LIST_IN_PROGRESS_KINDS write it).
+    #[value(alias = "accessRequest")]
     AccessRequest,
 }
 

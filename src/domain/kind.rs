@@ -22,11 +22,21 @@ impl Kind {
         }
     }
 
-    /// A kind by its name, ignoring case.
+    /// The name a command line uses: `task`, `access-request`.
+    pub fn flag_name(self) -> &'static str {
+        match self {
+            Kind::Task => "task",
+            Kind::AccessRequest => "access-request",
+        }
+    }
+
+    /// A kind by either of its names (`accessRequest` or `access-request`), ignoring case:
+    /// settings and flags take both spellings, and output writes [`Kind::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(text.trim()))
+        let text = text.trim();
+        Self::ALL.into_iter().find(|k| {
+            k.as_str().eq_ignore_ascii_case(text) || k.flag_name().eq_ignore_ascii_case(text)
+        })
     }
 }
 
@@ -44,6 +54,8 @@ mod tests {
             );
         }
         assert_eq!(Kind::parse(" AccessRequest "), Some(Kind::AccessRequest));
+        assert_eq!(Kind::parse("access-request"), Some(Kind::AccessRequest));
+        assert_eq!(Kind::parse("Access-Request"), Some(Kind::AccessRequest));
         assert_eq!(Kind::parse("tasks"), None);
     }
 }

@@ -191,9 +191,11 @@ async fn the_report_piped_is_the_in_progress_json_and_filters_keep_what_they_say
     assert_eq!(stale["count"], items.len());
     assert_eq!(stale["count"], report["staleCount"]);
 
+    // Both spellings on input, one on output.
     for (kind, name, count) in [
         ("task", "task", tasks),
         ("access-request", "accessRequest", requests),
+        ("accessRequest", "accessRequest", requests),
     ] {
         let (_, stdout, _) = run(&graph, &["report", "--kind", kind]).await;
         let only: Value = serde_json::from_str(&stdout).unwrap();
