@@ -155,6 +155,11 @@ impl Auth {
 /// Four minutes leaves a margin inside both.
 pub const MAX_RETRY_BUDGET: Duration = Duration::from_secs(240);
 
+/// The shortest `GRAPH_RETRY_BUDGET`: the first retry waits a second, so a shorter budget
+/// retries nothing, and a delivery that meets an outage would fail at once instead of
+/// holding its message (README, *Outages*).
+pub const MIN_RETRY_BUDGET: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub port: u16,
@@ -333,6 +338,15 @@ fn parse_base_url(env: &Env, cloud: Cloud) -> Result<Url, ConfigError> {
 
 fn parse_retry_budget(env: &Env) -> Result<Duration, ConfigError> {
     let budget = parse_duration(env, "GRAPH_RETRY_BUDGET", "60s")?;
+    if budget < MIN_RETRY_BUDGET {
+        return Err(invalid(
+            "GRAPH_RETRY_BUDGET",
+            format!(
+                "'{}' is shorter than 1s: the first retry waits a second, so a delivery that meets an outage would fail at once",
+                env.get("GRAPH_RETRY_BUDGET").unwrap_or_default()
+            ),
+        ));
+    }
     if budget > MAX_RETRY_BUDGET {
         return Err(invalid(
             "GRAPH_RETRY_BUDGET",
@@ -689,14 +703,14 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_budget_longer_than_a_queue_lock_allows_is_refused() {
+    fn a_retry_budget_longer_than_a_queue_lock_allows_or_too_short_to_retry_is_refused() {
         assert_eq!(
             settings(&[("GRAPH_RETRY_BUDGET", "4m")])
                 .unwrap()
                 .retry_budget,
             MAX_RETRY_BUDGET
         );
-        for bad in ["1000d", "4m1s", "1h"] {
+        for bad in ["1000d", "4m1s", "1h", "0s", "999ms"] {
             assert_eq!(
                 settings(&[("GRAPH_RETRY_BUDGET", bad)])
                     .unwrap_err()

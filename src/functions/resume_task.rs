@@ -9,7 +9,12 @@ use serde_json::json;
 
 pub async fn resume(app: &App, command: &ResumeTask, call: &Call) -> Result<Outcome, Failure> {
     if let Some(allowed) = &app.settings.allowed_workflow_ids {
-        if !allowed.contains(&command.workflow_id) {
+        // Workflow ids are GUIDs: one written in capitals in the setting is the same id.
+        let listed = |id: &crate::domain::ResourceId| {
+            id.as_str()
+                .eq_ignore_ascii_case(command.workflow_id.as_str())
+        };
+        if !allowed.iter().any(listed) {
             return Err(Failure::WorkflowNotAllowed {
                 workflow_id: command.workflow_id.to_string(),
             });

@@ -132,6 +132,27 @@ async fn a_workflow_outside_the_allow_list_is_refused_without_a_graph_call() {
 }
 
 #[tokio::test]
+async fn a_workflow_id_in_the_allow_list_matches_in_any_case() {
+    const SPEC: &str = "workflows=2,tasks=2,customTasks=1,users=3,inProgress=1,seed=2";
+    let tenant = graph_emulator::generate(&SPEC.parse().unwrap());
+    let upper: Vec<String> = tenant
+        .workflows
+        .iter()
+        .map(|w| w.id.to_uppercase())
+        .collect();
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(SPEC)
+            .env("ALLOWED_WORKFLOW_IDS", &upper.join(",")),
+    )
+    .await;
+    let ids = app.waiting_task(0);
+    let (status, body) = app.resume_task(&ids, "completed").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "resumed");
+}
+
+#[tokio::test]
 async fn path_injection_attempts_are_refused_naming_the_field_without_a_graph_call() {
     let app = spawn_app().await;
     let (w, t, r) = app.waiting_task(0);

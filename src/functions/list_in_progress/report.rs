@@ -283,5 +283,22 @@ impl Report {
 
 /// RFC 3339 in UTC to the second; `None` for a time RFC 3339 cannot write (past year 9999).
 fn format_utc(at: OffsetDateTime) -> Option<String> {
+    let at = at.to_offset(time::UtcOffset::UTC);
     at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_in_utc_so_that_they_sort_as_instants() {
+        let parse = |s: &str| OffsetDateTime::parse(s, &Rfc3339).unwrap();
+        let east = parse("2026-11-22T12:00:00.123+02:00");
+        let west = parse("2026-11-22T10:30:00-01:00");
+        assert_eq!(format_utc(east).unwrap(), "2026-11-22T10:00:00Z");
+        assert_eq!(format_utc(west).unwrap(), "2026-11-22T11:30:00Z");
+        // East began first, though its local text sorts after west's.
+        assert!(format_utc(east) < format_utc(west));
+    }
 }
