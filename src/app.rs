@@ -3,7 +3,7 @@
 use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphFailure};
-use std::sync::atomic::AtomicUsize;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -14,8 +14,9 @@ pub struct App {
     /// invocations answer and the process can drain.
     pub stopping: CancellationToken,
     /// How many of the report's access request listings Graph has refused, in the order
-    /// they are tried; the listings and their order are `functions/list_in_progress`'s.
-    pub(crate) refused_listings: AtomicUsize,
+    /// they are tried, and when the last refusal came; the listings, their order and how
+    /// long a refusal is remembered are `functions/list_in_progress`'s.
+    pub(crate) refused_listings: Mutex<(usize, Option<Instant>)>,
 }
 
 impl App {
@@ -24,7 +25,7 @@ impl App {
             settings,
             graph: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
-            refused_listings: AtomicUsize::new(0),
+            refused_listings: Mutex::new((0, None)),
         }
     }
 

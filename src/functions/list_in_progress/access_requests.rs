@@ -7,7 +7,7 @@
 //! `accessPackage/id` only, and says that not every property filters; it documents
 //! `$expand=assignment`, but not the assignment's target expanded within it. So the listing
 //! is tried in [`LISTINGS`] order, and one that Graph refuses (400) is not asked again for
-//! the life of the process: first `status eq 'WaitingForCallback'`, one page for a tenant's
+//! [`REFUSAL_REMEMBERED`]: first `status eq 'WaitingForCallback'`, one page for a tenant's
 //! waiting requests; then the documented `createdDateTime gt` filter over [`LOOKBACK`]; then
 //! the same without the target. Whichever answers, a request is reported only when one of its
 //! callouts says `waitingForCallback`.
@@ -18,9 +18,8 @@ use crate::domain::Kind;
 use crate::graph::models::{AssignmentPolicy, AssignmentRequest, CalloutInstance};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use url::Url;
@@ -47,13 +46,15 @@ const LISTINGS: [Listing; 3] = [
 ];
 
 impl Listing {
-    /// The listing to use: the first that Graph has not refused in this process.
+    /// The listing to use: the first that Graph has not refused in the last
+    /// [`REFUSAL_REMEMBERED`].
     fn current(app: &App) -> Self {
-        let refused = app.refused_listings.load(Ordering::Relaxed);
-        LISTINGS[refused.min(LISTINGS.len() - 1)]
+        let mut refused = app.refused_listings.lock().expect("not poisoned");
+        *refused = remembered(*refused, Instant::now());
+        LISTINGS[refused.0.min(LISTINGS.len() - 1)]
     }
 
-    /// Graph refused this listing: the next one is used from now on. False when there is no
+    /// Graph refused this listing: the next one is used for a while. False when there is no
     /// next one (the refusal is then the report's error).
     fn refuse(self, app: &App) -> bool {
         let at = LISTINGS
@@ -64,9 +65,10 @@ impl Listing {
             return false;
         }
         // Concurrent sweeps may both be refused: the count moves past this listing once.
-        let _ =
-            app.refused_listings
-                .compare_exchange(at, at + 1, Ordering::Relaxed, Ordering::Relaxed);
+        let mut refused = app.refused_listings.lock().expect("not poisoned");
+        if refused.0 == at {
+            *refused = (at + 1, Some(Instant::now()));
+        }
         true
     }
 
@@ -92,6 +94,19 @@ impl Listing {
                 format!("createdDateTime gt {since}")
             }
         }
+    }
+}
+
+/// How long a refused listing is not asked again. Graph's refusal of an undocumented filter
+/// may change, and the fallbacks cost pages (and, on a busy tenant, the page cap): so the
+/// preferred listing is tried again an hour after the last refusal, one 400 an hour at most.
+pub(super) const REFUSAL_REMEMBERED: Duration = Duration::from_secs(3_600);
+
+/// How many listings count as refused at `now`, given the count and the last refusal's time.
+fn remembered(refused: (usize, Option<Instant>), now: Instant) -> (usize, Option<Instant>) {
+    match refused {
+        (_, Some(at)) if now.saturating_duration_since(at) >= REFUSAL_REMEMBERED => (0, None),
+        kept => kept,
     }
 }
 
@@ -282,6 +297,23 @@ mod tests {
             .collect();
         assert_eq!(ids, [("r1".to_string(), "c1".to_string())]);
         assert_eq!(refused.len(), 1, "only the waiting request with a bad id");
+    }
+
+    #[test]
+    fn a_refused_listing_is_tried_again_an_hour_after_the_last_refusal() {
+        let at = Instant::now();
+        let later = |d: Duration| at + d;
+        assert_eq!(remembered((0, None), later(REFUSAL_REMEMBERED)), (0, None));
+        let refused = (1, Some(at));
+        assert_eq!(
+            remembered(refused, later(Duration::from_secs(3_599))),
+            refused
+        );
+        assert_eq!(remembered(refused, later(REFUSAL_REMEMBERED)), (0, None));
+        assert_eq!(
+            remembered((2, Some(at)), later(Duration::from_secs(7_200))),
+            (0, None)
+        );
     }
 
     #[test]
