@@ -409,7 +409,7 @@ async fn where_graph_refuses_the_status_filter_the_documented_filter_finds_the_s
         .filter(|r| r.path.ends_with("/assignmentRequests"))
         .collect();
     let refused = listings.iter().filter(|r| r.status == 400).count();
-    assert_eq!(refused, 1, "asked once per process, then remembered");
+    assert_eq!(refused, 1, "asked once, then remembered (for an hour)");
     assert!(listings
         .iter()
         .filter(|r| r.status == 200)
@@ -491,7 +491,7 @@ async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_a
         .into_iter()
         .filter(|r| r.path.ends_with("/assignmentRequests") && r.status == 400)
         .count();
-    assert_eq!(refused, 2, "each refused listing is asked once per process");
+    assert_eq!(refused, 2, "each refused listing is asked once, then remembered (for an hour)");
 }
 
 #[tokio::test]
