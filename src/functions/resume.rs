@@ -48,6 +48,12 @@ pub(super) async fn resume_or_explain<T: DeserializeOwned>(
     let answer = match graph.get(call, graph.url(resource)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
+        // The read could not be made (throttled, an outage): whether the refusal was of a
+        // resume already applied (its answer lost) is unknown, so this is passing trouble,
+        // held and tried again, not a refusal to fail on.
+        Err(failure) if Failure::from(failure.clone()).is_transient() => {
+            return Err(failure.into())
+        }
         Err(_) => return Err(refusal.into()),
     };
     match judge(answer.json()?) {

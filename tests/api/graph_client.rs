@@ -97,6 +97,37 @@ async fn a_lost_response_completes_as_success_on_the_retry() {
 }
 
 #[tokio::test]
+async fn a_lost_answer_whose_read_back_fails_is_held_as_passing_trouble_not_a_refusal() {
+    let app = spawn_app_with(Options::default().env("GRAPH_RETRY_BUDGET", "4s")).await;
+    let ids = app.waiting_task(0);
+    let (w, t, r) = &ids;
+    // The resume is applied and its answer lost; the retry is refused (no longer waiting);
+    // the read that would tell a duplicate from a conflict meets an outage.
+    app.graph.add_fault("drop:match=/resume,times=1").unwrap();
+    app.graph
+        .add_fault(&format!(
+            "503:match=/workflows/{w}/tasks/{t}/taskProcessingResults/{r},method=GET"
+        ))
+        .unwrap();
+    let command = resume_task_command(&ids, "completed");
+    let (status, answer) = app.queue("ResumeTaskQueue", &command, "lost-2", 1).await;
+    assert_eq!(status, 500, "{answer}");
+    let error = &answer["error"];
+    assert_eq!(error["code"], "graphUnavailable", "{answer}");
+    assert_eq!(app.graph.stats().resumes_applied, 1);
+    assert_eq!(
+        app.graph_requests_to("POST", "/resume"),
+        2,
+        "the lost answer, then the refused retry: the read-back was reached"
+    );
+    // The next delivery, once Graph reads again, finds the duplicate.
+    app.graph.clear_faults();
+    let (status, answer) = app.queue("ResumeTaskQueue", &command, "lost-2", 2).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["ReturnValue"]["outcome"], "alreadyResumed");
+}
+
+#[tokio::test]
 async fn a_rejected_token_is_renewed_once_and_the_call_retried() {
     let app = spawn_app().await;
     let ids = app.waiting_task(0);
