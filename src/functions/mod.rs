@@ -123,6 +123,13 @@ async fn resume(
     if let (Trigger::Queue, Err(failure)) = (trigger, &outcome) {
         if failure.is_transient() {
             app.wait_until(call.deadline()).await;
+        } else if matches!(failure, Failure::Forbidden { .. }) {
+            // A permission or an authorizedApps entry granted minutes ago may not have
+            // reached Graph yet: each delivery holds half its budget before failing, so the
+            // queue waits out the propagation (README, *Outcomes*) instead of spending its
+            // deliveries in seconds and dead-lettering the message.
+            app.wait_until((started + budget / 2).min(call.deadline()))
+                .await;
         }
     }
     summary.graph(call.stats());

@@ -51,9 +51,7 @@ pub(super) async fn resume_or_explain<T: DeserializeOwned>(
         // The read could not be made (throttled, an outage): whether the refusal was of a
         // resume already applied (its answer lost) is unknown, so this is passing trouble,
         // held and tried again, not a refusal to fail on.
-        Err(failure) if Failure::from(failure.clone()).is_transient() => {
-            return Err(failure.into())
-        }
+        Err(failure) if Failure::from(failure.clone()).is_transient() => return Err(failure.into()),
         Err(_) => return Err(refusal.into()),
     };
     match judge(answer.json()?) {

@@ -170,6 +170,34 @@ async fn graph_forbidding_the_app_is_403_with_graphs_code() {
 }
 
 #[tokio::test]
+async fn a_403_on_a_queue_delivery_is_held_half_the_budget_while_a_grant_propagates() {
+    let app = spawn_app_with(Options::default().env("GRAPH_RETRY_BUDGET", "2s")).await;
+    app.graph.add_fault("403:match=/resume").unwrap();
+    let ids = app.waiting_task(0);
+    let command = resume_task_command(&ids, "completed");
+    let started = std::time::Instant::now();
+    let (status, answer) = app.queue("ResumeTaskQueue", &command, "grant-1", 1).await;
+    assert_eq!(status, 500, "{answer}");
+    assert_eq!(answer["error"]["code"], "forbidden");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "held half of the 2 s budget"
+    );
+    assert_eq!(
+        app.graph_requests_to("POST", "/resume"),
+        1,
+        "held without asking Graph again"
+    );
+    // Once the grant has reached Graph, the next delivery resumes.
+    app.graph.clear_faults();
+    let (status, answer) = app.queue("ResumeTaskQueue", &command, "grant-1", 2).await;
+    assert_eq!(
+        (status, answer["ReturnValue"]["outcome"].as_str()),
+        (200, Some("resumed"))
+    );
+}
+
+#[tokio::test]
 async fn an_outage_fails_within_the_retry_budget_with_retry_after() {
     let app = spawn_app_with(Options::default().env("GRAPH_RETRY_BUDGET", "2s")).await;
     app.graph

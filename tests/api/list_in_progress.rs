@@ -491,7 +491,10 @@ async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_a
         .into_iter()
         .filter(|r| r.path.ends_with("/assignmentRequests") && r.status == 400)
         .count();
-    assert_eq!(refused, 2, "each refused listing is asked once, then remembered (for an hour)");
+    assert_eq!(
+        refused, 2,
+        "each refused listing is asked once, then remembered (for an hour)"
+    );
 }
 
 #[tokio::test]
