@@ -8,7 +8,15 @@ use resume_handler::config::{Env, Settings};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::{Node, Tree};
+
+// The Bicep reading and checking of tests/bicep, for the parser and the file list.
+#[allow(dead_code)]
+#[path = "bicep/check.rs"]
+mod check;
+#[allow(dead_code)]
+#[path = "bicep/published.rs"]
+mod published;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,40 +32,13 @@ fn json(path: &str) -> Value {
 }
 
 fn bicep_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![root().join("infra")];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "bicep") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    check::bicep_files(&root().join("infra"))
 }
 
-/// The source as the grammar can read it: `extension x` → `import 'x'`.
-fn readable(source: &str) -> String {
-    source
-        .lines()
-        .map(|line| match line.strip_prefix("extension ") {
-            Some(name) => format!("import '{}'", name.trim()),
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use check::readable;
 
 fn parse(source: &str) -> Tree {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_bicep::LANGUAGE.into())
-        .unwrap();
-    parser.parse(readable(source), None).unwrap()
+    check::parse(&readable(source))
 }
 
 fn first_error(node: Node) -> Option<Node> {
@@ -796,23 +777,39 @@ fn the_starters_send_to_the_queues_with_the_ids_entra_retries_with() {
     );
 }
 
-/// Runs infra/preflight.sh with a stand-in `az` that answers `runtimes` to the runtime query.
-fn preflight(args: &[&str], runtimes: &str) -> (i32, String) {
-    let bin = std::env::temp_dir().join(format!(
-        "preflight-az-{}-{}",
-        std::process::id(),
-        runtimes.len()
-    ));
-    std::fs::create_dir_all(&bin).unwrap();
-    let az = bin.join("az");
-    std::fs::write(&az, format!("#!/bin/sh\nprintf '%s' '{runtimes}'\n")).unwrap();
+/// Runs the script `infra/{script}` with `args`, with stand-ins for the tools it calls: each
+/// `(name, program)` is written to `bin`, which goes first on a PATH that also holds
+/// python3's folder (for stand-ins written in Python). Exit code, and stdout then stderr.
+fn run_script(
+    script: &str,
+    args: &[&str],
+    bin: &Path,
+    tools: &[(&str, &str)],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (i32, String) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(bin).unwrap();
+    for (name, program) in tools {
+        std::fs::write(bin.join(name), program).unwrap();
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let python = std::process::Command::new("sh")
+        .args(["-c", "command -v python3"])
+        .output()
+        .unwrap();
+    let python_dir = Path::new(String::from_utf8_lossy(&python.stdout).trim())
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let output = std::process::Command::new("bash")
-        .arg(root().join("infra/preflight.sh"))
+        .arg(root().join("infra").join(script))
         .args(args)
         .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env(
+            "PATH",
+            format!("{}:{}:/usr/bin:/bin", bin.display(), python_dir.display()),
+        )
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = format!(
@@ -821,6 +818,17 @@ fn preflight(args: &[&str], runtimes: &str) -> (i32, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.code().unwrap_or(-1), text)
+}
+
+/// Runs infra/preflight.sh with a stand-in `az` that answers `runtimes` to the runtime query.
+fn preflight(args: &[&str], runtimes: &str) -> (i32, String) {
+    let bin = std::env::temp_dir().join(format!(
+        "preflight-az-{}-{}",
+        std::process::id(),
+        runtimes.len()
+    ));
+    let az = format!("#!/bin/sh\nprintf '%s' '{runtimes}'\n");
+    run_script("preflight.sh", args, &bin, &[("az", &az)], &[])
 }
 
 /// A stand-in for `az` and `curl` as infra/smoke.sh calls them: the deployment's outputs, the
@@ -876,41 +884,20 @@ else:
 
 /// Runs infra/smoke.sh against the stand-in in `scenario`: exit code, output, and the calls.
 fn smoke(scenario: &str) -> (i32, String, String) {
-    use std::os::unix::fs::PermissionsExt;
     let state = std::env::temp_dir().join(format!("smoke-{}-{scenario}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
-    std::fs::create_dir_all(&state).unwrap();
-    for tool in ["az", "curl"] {
-        std::fs::write(state.join(tool), STAND_IN).unwrap();
-        std::fs::set_permissions(state.join(tool), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let python = std::process::Command::new("sh")
-        .args(["-c", "command -v python3"])
-        .output()
-        .unwrap();
-    let python_dir = Path::new(String::from_utf8_lossy(&python.stdout).trim())
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let output = std::process::Command::new("bash")
-        .arg(root().join("infra/smoke.sh"))
-        .args(["-g", "rg-resume", "--wait", "20"])
-        .env_clear()
-        .env(
-            "PATH",
-            format!("{}:{}:/usr/bin:/bin", state.display(), python_dir.display()),
-        )
-        .env("SMOKE_STATE", &state)
-        .env("SMOKE_SCENARIO", scenario)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let (code, text) = run_script(
+        "smoke.sh",
+        &["-g", "rg-resume", "--wait", "20"],
+        &state,
+        &[("az", STAND_IN), ("curl", STAND_IN)],
+        &[
+            ("SMOKE_STATE", state.as_os_str()),
+            ("SMOKE_SCENARIO", scenario.as_ref()),
+        ],
     );
     let calls = std::fs::read_to_string(state.join("calls")).unwrap_or_default();
-    (output.status.code().unwrap_or(-1), text, calls)
+    (code, text, calls)
 }
 
 #[test]

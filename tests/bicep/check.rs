@@ -73,6 +73,24 @@ pub struct Declared {
     pub comment: String,
 }
 
+/// Every `.bicep` file under `folder`, sorted.
+pub fn bicep_files(folder: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).expect("a readable folder") {
+            let path = entry.expect("a readable entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "bicep") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The source as tree-sitter-bicep reads it: the grammar predates `extension x`, which has
 /// the shape of the `import 'x'` it replaced. Lines keep their numbers.
 pub fn readable(source: &str) -> String {
@@ -280,6 +298,18 @@ fn body_of<'t>(value: Node<'t>, source: &str) -> Body<'t> {
             _ => return body,
         }
     }
+}
+
+/// A resource or module declaration's symbol, its quoted string (`'type@version'` or the
+/// module's path) and its body.
+fn declaration<'t>(node: Node<'t>, source: &str) -> Option<(String, String, Body<'t>)> {
+    let symbol = text(node.named_child(0)?, source).to_string();
+    let declared = string_literal(first_of(node, "string")?, source)?;
+    let value = named_children(node)
+        .into_iter()
+        .rev()
+        .find(|n| matches!(n.kind(), "object" | "if_statement" | "for_statement"))?;
+    Some((symbol, declared, body_of(value, source)))
 }
 
 struct Checker<'t, 's> {
@@ -504,25 +534,10 @@ impl<'t, 's> Checker<'t, 's> {
     // ---- Resources ------------------------------------------------------------------------
 
     fn resource(&mut self, node: Node<'t>) {
-        let Some(symbol) = node
-            .named_child(0)
-            .map(|s| text(s, self.source).to_string())
-        else {
-            return;
-        };
-        let Some(declared) = first_of(node, "string").and_then(|s| string_literal(s, self.source))
-        else {
+        let Some((symbol, declared, body)) = declaration(node, self.source) else {
             return;
         };
         let existing = children(node).iter().any(|c| c.kind() == "existing");
-        let Some(value) = named_children(node)
-            .into_iter()
-            .rev()
-            .find(|n| matches!(n.kind(), "object" | "if_statement" | "for_statement"))
-        else {
-            return;
-        };
-        let body = body_of(value, self.source);
         if !existing {
             self.conditions_and_loop(&symbol, &body);
         }
@@ -568,24 +583,9 @@ impl<'t, 's> Checker<'t, 's> {
     // ---- Modules --------------------------------------------------------------------------
 
     fn module(&mut self, node: Node<'t>) {
-        let Some(symbol) = node
-            .named_child(0)
-            .map(|s| text(s, self.source).to_string())
-        else {
+        let Some((symbol, path, body)) = declaration(node, self.source) else {
             return;
         };
-        let Some(path) = first_of(node, "string").and_then(|s| string_literal(s, self.source))
-        else {
-            return;
-        };
-        let Some(value) = named_children(node)
-            .into_iter()
-            .rev()
-            .find(|n| matches!(n.kind(), "object" | "if_statement" | "for_statement"))
-        else {
-            return;
-        };
-        let body = body_of(value, self.source);
         self.conditions_and_loop(&symbol, &body);
         let Some(object) = body.object else {
             return;

@@ -17,20 +17,7 @@ fn infra() -> PathBuf {
 }
 
 fn bicep_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![infra()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "bicep") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    check::bicep_files(&infra())
 }
 
 fn listed(findings: &[Finding]) -> String {
