@@ -2,8 +2,9 @@
 //! the signal that the process is stopping.
 use crate::auth::TokenSource;
 use crate::config::Settings;
+use crate::functions::list_in_progress::Report;
 use crate::graph::{GraphClient, GraphFailure};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +18,9 @@ pub struct App {
     /// they are tried, and when the last refusal came; the listings, their order and how
     /// long a refusal is remembered are `functions/list_in_progress`'s.
     pub(crate) refused_listings: Mutex<(usize, Option<Instant>)>,
+    /// The last sweep of the in-progress report and when it ended; held while a sweep runs,
+    /// so that concurrent callers share one (`functions::list`).
+    pub(crate) last_sweep: tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>,
 }
 
 impl App {
@@ -26,6 +30,7 @@ impl App {
             graph: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             refused_listings: Mutex::new((0, None)),
+            last_sweep: tokio::sync::Mutex::new(None),
         }
     }
 

@@ -175,6 +175,9 @@ pub struct Settings {
     /// `LIST_IN_PROGRESS_KINDS`: the kinds of waiting work the report covers.
     pub list_kinds: BTreeSet<Kind>,
     pub stale_after: Duration,
+    /// `LIST_IN_PROGRESS_REUSE`: how recent a report answers another caller instead of a
+    /// new sweep (callers that wait while a sweep runs always share it).
+    pub list_reuse: Duration,
     pub max_concurrency: usize,
     /// `GRAPH_PROXY`: the only proxy outbound requests use (see [`crate::outbound`]).
     pub proxy: Option<Url>,
@@ -219,6 +222,7 @@ impl Settings {
             list_workflow_ids: id_list(env, "LIST_IN_PROGRESS_WORKFLOW_IDS")?,
             list_kinds: parse_kinds(env)?,
             stale_after: parse_duration(env, "STALE_AFTER", "1h")?,
+            list_reuse: parse_reuse(env)?,
             max_concurrency: match env.get("GRAPH_MAX_CONCURRENCY") {
                 None => 8,
                 Some(text) => text
@@ -493,6 +497,21 @@ fn parse_duration(
         })
 }
 
+/// `LIST_IN_PROGRESS_REUSE`: from `0s` (a finished sweep never answers a later caller) to a
+/// minute (a report older than that is not "a few seconds old").
+fn parse_reuse(env: &Env) -> Result<Duration, ConfigError> {
+    let text = env.get("LIST_IN_PROGRESS_REUSE").unwrap_or("10s");
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(60))
+        .ok_or_else(|| {
+            invalid(
+                "LIST_IN_PROGRESS_REUSE",
+                format!("'{text}' is not a duration from 0s to 1m"),
+            )
+        })
+}
+
 /// A comma-separated list of ids, whitespace trimmed; each must be a valid id.
 fn id_list(env: &Env, setting: &'static str) -> Result<Option<Vec<ResourceId>>, ConfigError> {
     let Some(text) = env.get(setting) else {
@@ -548,6 +567,7 @@ mod tests {
         );
         assert_eq!(s.retry_budget, Duration::from_secs(60));
         assert_eq!(s.stale_after, Duration::from_secs(3600));
+        assert_eq!(s.list_reuse, Duration::from_secs(10));
         assert_eq!(s.max_concurrency, 8);
         assert_eq!(s.resume_source, "resume-handler");
         assert_eq!(s.auth, Auth::ManagedIdentity { client_id: None });
@@ -774,6 +794,11 @@ mod tests {
             settings(&[("STALE_AFTER", "soon")]).unwrap_err().setting,
             "STALE_AFTER"
         );
+        let reuse = |text| settings(&[("LIST_IN_PROGRESS_REUSE", text)]);
+        assert_eq!(reuse("0s").unwrap().list_reuse, Duration::ZERO);
+        for bad in ["2m", "soon"] {
+            assert_eq!(reuse(bad).unwrap_err().setting, "LIST_IN_PROGRESS_REUSE");
+        }
         assert_eq!(
             settings(&[("GRAPH_MAX_CONCURRENCY", "0")])
                 .unwrap_err()

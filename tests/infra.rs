@@ -160,7 +160,7 @@ fn the_queue_triggers_bind_to_the_queues_and_connection_the_bicep_creates() {
 }
 
 /// Settings read by the code that the Bicep need not set, and why.
-const NOT_SET_BY_BICEP: [(&str, &str); 10] = [
+const NOT_SET_BY_BICEP: [(&str, &str); 11] = [
     ("FUNCTIONS_CUSTOMHANDLER_PORT", "set by the Functions host"),
     ("FUNCTIONS_HTTPWORKER_PORT", "set by the Functions host"),
     (
@@ -168,6 +168,10 @@ const NOT_SET_BY_BICEP: [(&str, &str); 10] = [
         "set by App Service for the managed identity",
     ),
     ("WEBSITE_INSTANCE_ID", "set by App Service"),
+    (
+        "LIST_IN_PROGRESS_REUSE",
+        "how long a report answers another caller; its default (10 s) suits every deployment",
+    ),
     ("GRAPH_BASE_URL", "defaults to the cloud's Graph root"),
     (
         "AZURE_TENANT_ID",

@@ -207,7 +207,7 @@ async fn list(
         app.settings.retry_budget,
         overall,
     );
-    let report = list_in_progress::sweep(app, &call).await;
+    let report = shared_sweep(app, &call).await;
     let mut summary = Summary::new(invocation, started);
     summary.field("count", Some(report.count.to_string()));
     summary.field("staleCount", Some(report.stale_count.to_string()));
@@ -248,11 +248,33 @@ async fn list(
             "stale: more={more} (the oldest {STALE_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)"
         ));
     }
-    let report = raw(&report);
+    let report = raw(&*report);
     match trigger {
         Trigger::Http => response.with_http(HttpOutput::json(200, report)),
         Trigger::Queue | Trigger::Timer => response.with_return_value(report),
     }
+}
+
+/// The report, from one sweep shared by every caller that asks while it runs, or within
+/// `LIST_IN_PROGRESS_REUSE` (10 s) of its end: the timer and concurrent `InProgress` calls
+/// cost Graph one sweep, and the process holds one report, not one per caller. A caller
+/// that cannot have the sweep before its own deadline sweeps alone (and is cut short).
+async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress::Report> {
+    use std::sync::Arc;
+    let asked = Instant::now();
+    let Ok(mut last) = tokio::time::timeout_at(call.deadline().into(), app.last_sweep.lock()).await
+    else {
+        return Arc::new(list_in_progress::sweep(app, call).await);
+    };
+    if let Some((ended, report)) = &*last {
+        // It ran while this caller waited, or it is recent enough.
+        if *ended >= asked || ended.elapsed() <= app.settings.list_reuse {
+            return Arc::clone(report);
+        }
+    }
+    let report = Arc::new(list_in_progress::sweep(app, call).await);
+    *last = Some((Instant::now(), Arc::clone(&report)));
+    report
 }
 
 /// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.

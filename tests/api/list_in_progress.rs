@@ -520,3 +520,39 @@ async fn a_large_stale_backlog_logs_the_oldest_twenty_and_counts_the_rest() {
     let more = format!("stale: more={} ", stale_count - resume_handler::STALE_LINES);
     assert!(logs.last().unwrap().starts_with(&more), "{logs:#?}");
 }
+
+#[tokio::test]
+async fn concurrent_sweeps_share_one_run_and_a_recent_report_answers_the_next_caller() {
+    const TENANT: &str = "workflows=3,tasks=2,customTasks=2,users=4,inProgress=1,requests=0,seed=6";
+    // One sweep alone: what it costs Graph.
+    let alone = spawn_app_with(Options::default().tenant(TENANT)).await;
+    let (_, answer) = alone.timer().await;
+    let count = answer["ReturnValue"]["count"].clone();
+    let one_sweep = alone.graph_requests();
+    assert!(one_sweep > 3);
+
+    // Five InProgress calls and the timer at once, each Graph answer slowed so they overlap.
+    let app = spawn_app_with(
+        Options::default()
+            .tenant(TENANT)
+            .env("LIST_IN_PROGRESS_REUSE", "10s"),
+    )
+    .await;
+    app.graph.add_fault("latency:ms=40").unwrap();
+    let mut get = http_payload("InProgress", "");
+    get["Data"]["req"]["Method"] = "GET".into();
+    let calls = (0..5).map(|_| app.invoke("InProgress", &get));
+    let (answers, (_, timer)) = tokio::join!(futures::future::join_all(calls), app.timer());
+    for (status, answer) in &answers {
+        assert_eq!(*status, 200);
+        let body = &answer["Outputs"]["res"]["body"];
+        assert_eq!(body["count"], count, "{body}");
+    }
+    assert_eq!(timer["ReturnValue"]["count"], count);
+    assert_eq!(app.graph_requests(), one_sweep, "six callers, one sweep");
+
+    // A report a few seconds old answers the next caller without Graph.
+    let (_, answer) = app.invoke("InProgress", &get).await;
+    assert_eq!(answer["Outputs"]["res"]["body"]["count"], count);
+    assert_eq!(app.graph_requests(), one_sweep);
+}
