@@ -152,8 +152,9 @@ pub(super) fn summarize(report: &Report) {
     for error in &report.errors {
         let part = match (error.kind, error.workflow_id.as_deref()) {
             (_, Some(workflow)) => workflow,
-            (Kind::Task, None) => "workflows",
-            (Kind::AccessRequest, None) => "access package requests",
+            (Some(Kind::Task), None) => "workflows",
+            (Some(Kind::AccessRequest), None) => "access package requests",
+            (None, None) => "the report",
         };
         eprintln!(
             "  {}: {} {} ({})",

@@ -248,7 +248,11 @@ async fn list(
             "stale: more={more} (the oldest {STALE_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)"
         ));
     }
-    let report = raw(&*report);
+    let mut answer = raw(&*report);
+    if answer.get().len() > list_in_progress::MAX_ANSWER_BYTES {
+        answer = raw(&report.truncated(list_in_progress::MAX_ANSWER_BYTES));
+    }
+    let report = answer;
     match trigger {
         Trigger::Http => response.with_http(HttpOutput::json(200, report)),
         Trigger::Queue | Trigger::Timer => response.with_return_value(report),

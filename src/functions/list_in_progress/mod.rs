@@ -13,7 +13,7 @@ mod tasks;
 #[cfg(test)]
 pub use report::{AccessRequestItem, TaskItem, Waiting};
 
-pub use report::{Item, Report};
+pub use report::{Item, Report, MAX_ANSWER_BYTES};
 
 use crate::app::App;
 use crate::domain::{Kind, ResourceId};

@@ -146,7 +146,9 @@ impl Waiting {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SweepError {
-    pub kind: Kind,
+    /// The kind whose listing failed; none for the report as a whole (its size).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
     pub workflow_id: Option<String>,
     pub status: u16,
     pub code: String,
@@ -159,7 +161,7 @@ impl SweepError {
     pub(super) fn new(kind: Kind, workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
         let failure = Failure::from(failure.clone());
         Self {
-            kind,
+            kind: Some(kind),
             workflow_id: workflow_id.map(str::to_string),
             status: failure.upstream_status(),
             code: failure.graph_code().unwrap_or(failure.code()).to_string(),
@@ -270,7 +272,50 @@ pub(super) fn report(
     report
 }
 
+/// The most a report's answer (`InProgress`'s body, the timer's return value) holds: at
+/// about 600 bytes an item, some 7,000 items. Beyond it the answer lists the oldest items that
+/// fit, and says so.
+pub const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
+
 impl Report {
+    /// The report cut to the oldest items whose JSON fits in `max_bytes`, `partial`, with an
+    /// error that says how many of how many it lists. The counts stay the whole sweep's, so
+    /// the summary line, the alerts and `staleCount` still tell all that waits.
+    pub fn truncated(&self, max_bytes: usize) -> Report {
+        // The report's own fields and an error take well under 4 KiB.
+        let mut room = max_bytes.saturating_sub(4 * 1024);
+        let mut kept = Vec::new();
+        for item in &self.items {
+            let size = serde_json::to_vec(item)
+                .map(|v| v.len() + 1)
+                .unwrap_or(usize::MAX);
+            if size > room {
+                break;
+            }
+            room -= size;
+            kept.push(item.clone());
+        }
+        let mut errors = self.errors.clone();
+        errors.push(SweepError {
+            kind: None,
+            workflow_id: None,
+            status: 0,
+            code: "answerTooLarge".into(),
+            message: format!(
+                "the answer lists the oldest {} of the {} waiting items: it is limited to {} MiB; `resume-handler report --json` lists them all",
+                kept.len(),
+                self.items.len(),
+                max_bytes / (1024 * 1024)
+            ),
+        });
+        Report {
+            items: kept,
+            errors,
+            partial: true,
+            ..self.clone()
+        }
+    }
+
     /// `count`, `staleCount`, `unknownAgeCount` and `unknownAgeOverdueCount`, from the items.
     pub fn count_items(&mut self) {
         let waiting = || self.items.iter().map(Item::waiting);
@@ -300,5 +345,60 @@ mod tests {
         assert_eq!(format_utc(west).unwrap(), "2026-11-22T11:30:00Z");
         // East began first, though its local text sorts after west's.
         assert!(format_utc(east) < format_utc(west));
+    }
+
+    #[test]
+    fn an_answer_over_its_limit_lists_the_oldest_items_that_fit_and_says_so() {
+        let item = |n: usize| {
+            Item::Task(TaskItem {
+                workflow_id: format!("wf-{n}"),
+                workflow_name: "W".repeat(200),
+                task_id: "t".into(),
+                task_name: "Run a custom task extension".into(),
+                task_processing_result_id: format!("r-{n}"),
+                subject_id: Some("u".into()),
+                waiting: Waiting {
+                    started_date_time: None,
+                    age_seconds: Some(7_200),
+                    deadline: None,
+                    stale: Some(true),
+                    overdue: false,
+                },
+            })
+        };
+        let mut report = Report {
+            count: 0,
+            stale_count: 0,
+            unknown_age_count: 0,
+            unknown_age_overdue_count: 0,
+            partial: false,
+            graph_calls: 9,
+            duration_ms: 1,
+            items: (0..1_000).map(item).collect(),
+            errors: vec![],
+        };
+        report.count_items();
+        let max = 64 * 1024;
+        let cut = report.truncated(max);
+        let written = serde_json::to_vec(&cut).unwrap();
+        assert!(written.len() <= max, "{}", written.len());
+        assert!(cut.items.len() > 50 && cut.items.len() < 1_000);
+        assert_eq!(
+            cut.items[..],
+            report.items[..cut.items.len()],
+            "the oldest first"
+        );
+        assert_eq!(
+            (cut.count, cut.stale_count),
+            (1_000, 1_000),
+            "the whole sweep's counts"
+        );
+        assert!(cut.partial);
+        let error = cut.errors.last().unwrap();
+        assert_eq!(error.code, "answerTooLarge");
+        assert!(error
+            .message
+            .contains(&format!("oldest {} of the 1000", cut.items.len())));
+        assert!(serde_json::to_value(error).unwrap().get("kind").is_none());
     }
 }
