@@ -10,13 +10,18 @@
 //! fresh token does not cure is not the token's fault, and renewing again only loads the
 //! token endpoint.
 //!
+//! `azure_identity` refreshes a token once it is within a few minutes of expiry, so a short
+//! lifetime (an identity endpoint that issues 4-minute tokens) would make every Graph call a
+//! token request. The token source keeps the last token itself and hands it out until half
+//! its life is left (or five minutes, whichever is less).
+//!
 //! Token requests go through [`crate::outbound`] with [`TOKEN_TIMEOUT`] per request, and
 //! the Graph client bounds each wait for a token by its own call's deadline, so an
 //! identity endpoint that hangs holds no invocation past its budget. What the endpoint
 //! answered is never repeated: an [`AuthError`] says only what went wrong, in this app's
 //! words, with the status.
 use crate::config::{Auth, Cloud, Settings};
-use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::credentials::{AccessToken, Secret, TokenCredential};
 use azure_core::error::ErrorKind;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
@@ -26,6 +31,7 @@ use azure_identity::{
 };
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use time::OffsetDateTime;
 
 /// The longest one token request may take.
 pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,6 +69,29 @@ pub struct TokenSource {
     current: RwLock<Arc<dyn TokenCredential>>,
     /// When a rejected token was last renewed; the lock makes renewals one at a time.
     renewed_at: tokio::sync::Mutex<Option<Instant>>,
+    /// The last token, with when it was had and when it expires.
+    last: std::sync::Mutex<Option<Held>>,
+}
+
+/// A token, and its life: reused while more than [`Held::margin`] of it is left.
+#[derive(Clone)]
+struct Held {
+    token: Secret,
+    had_at: OffsetDateTime,
+    expires_on: OffsetDateTime,
+}
+
+impl Held {
+    /// Half the token's life, at most five minutes.
+    fn margin(&self) -> time::Duration {
+        let life: time::Duration = self.expires_on - self.had_at;
+        let half: time::Duration = life / 2i32;
+        half.min(time::Duration::minutes(5))
+    }
+
+    fn usable_at(&self, now: OffsetDateTime) -> bool {
+        now + self.margin() < self.expires_on
+    }
 }
 
 impl TokenSource {
@@ -87,6 +116,7 @@ impl TokenSource {
             factory,
             current: RwLock::new(first),
             renewed_at: tokio::sync::Mutex::new(None),
+            last: std::sync::Mutex::new(None),
         })
     }
 
@@ -95,7 +125,23 @@ impl TokenSource {
     }
 
     pub async fn token(&self) -> Result<Secret, AuthError> {
-        fetch(self.credential().as_ref(), &self.scope).await
+        let now = OffsetDateTime::now_utc();
+        if let Some(held) = self.last.lock().expect("token lock").clone() {
+            if held.usable_at(now) {
+                return Ok(held.token);
+            }
+        }
+        let token = fetch(self.credential().as_ref(), &self.scope).await?;
+        Ok(self.hold(token, now))
+    }
+
+    fn hold(&self, token: AccessToken, had_at: OffsetDateTime) -> Secret {
+        *self.last.lock().expect("token lock") = Some(Held {
+            token: token.token.clone(),
+            had_at,
+            expires_on: token.expires_on,
+        });
+        token.token
     }
 
     /// A token other than `rejected`: the cached one if another invocation already
@@ -116,15 +162,14 @@ impl TokenSource {
         let fresh = (self.factory)().map_err(|e| AuthError::of(&e))?;
         let token = fetch(fresh.as_ref(), &self.scope).await?;
         *self.current.write().expect("credential lock") = fresh;
-        Ok(token)
+        Ok(self.hold(token, OffsetDateTime::now_utc()))
     }
 }
 
-async fn fetch(credential: &dyn TokenCredential, scope: &str) -> Result<Secret, AuthError> {
+async fn fetch(credential: &dyn TokenCredential, scope: &str) -> Result<AccessToken, AuthError> {
     credential
         .get_token(&[scope], None)
         .await
-        .map(|t| t.token)
         .map_err(|e| AuthError::of(&e))
 }
 
@@ -173,4 +218,26 @@ fn credential(
             ..Default::default()
         }))?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_reused_until_half_its_life_or_five_minutes_is_left() {
+        let at = OffsetDateTime::now_utc();
+        let held = |minutes: i64| Held {
+            token: Secret::new("t"),
+            had_at: at,
+            expires_on: at + time::Duration::minutes(minutes),
+        };
+        let after = |minutes: i64| at + time::Duration::minutes(minutes);
+        // A 4-minute token: kept for its first two minutes.
+        assert!(held(4).usable_at(after(1)));
+        assert!(!held(4).usable_at(after(2)));
+        // An hour's token: kept until five minutes are left.
+        assert!(held(60).usable_at(after(54)));
+        assert!(!held(60).usable_at(after(55)));
+    }
 }

@@ -298,3 +298,20 @@ async fn fifty_concurrent_invocations_share_one_token_request() {
     assert_eq!(app.graph.stats().resumes_applied, 50);
     let _ = json!(null);
 }
+
+#[tokio::test]
+async fn a_short_lived_token_is_reused_for_most_of_its_life() {
+    let mut options = Options::default();
+    options.settings.token_lifetime_seconds = 240;
+    let app = spawn_app_with(options).await;
+    for n in 0..5 {
+        let ids = app.waiting_task(n);
+        let (status, body) = app.resume_task(&ids, "completed").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        app.graph.stats().token_requests,
+        1,
+        "one token for five resumes"
+    );
+}
