@@ -44,6 +44,8 @@ pub enum FaultKind {
     HugeBody,
     EmptyPage,
     SelfLink,
+    /// A listing links on forever, each next link a new URL, each item padded with `bytes`.
+    Endless,
     Ignore,
 }
 
@@ -79,6 +81,7 @@ impl Fault {
             "huge-body" => FaultKind::HugeBody,
             "empty-page" => FaultKind::EmptyPage,
             "self-link" => FaultKind::SelfLink,
+            "endless" => FaultKind::Endless,
             "ignore" => FaultKind::Ignore,
             other => {
                 return Err(format!(

@@ -188,6 +188,36 @@ async fn graph(
                 };
                 value["@odata.nextLink"] = json!(own);
             }
+            if let (Some(bytes), Some(items)) = (
+                faults.endless,
+                value.get_mut("value").and_then(Value::as_array_mut),
+            ) {
+                let padding = "x".repeat(bytes as usize);
+                for item in items.iter_mut().filter(|i| i.is_object()) {
+                    item["padding"] = json!(padding);
+                }
+                let pairs = || url::form_urlencoded::parse(raw_query.as_bytes());
+                let page = pairs()
+                    .find(|(k, _)| k == "endless")
+                    .and_then(|(_, n)| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+                let rest: String = pairs()
+                    .filter(|(k, _)| k != "endless")
+                    .fold(
+                        url::form_urlencoded::Serializer::new(String::new()),
+                        |mut out, (k, v)| {
+                            out.append_pair(&k, &v);
+                            out
+                        },
+                    )
+                    .finish();
+                let sep = if rest.is_empty() { "" } else { "&" };
+                value["@odata.nextLink"] = json!(format!(
+                    "{}{path}?{rest}{sep}endless={}",
+                    emulator.base_url,
+                    page + 1
+                ));
+            }
             let mut r = match faults.drip {
                 Some(pause) => drip_response(&value, pause),
                 None => warp::reply::json(&value).into_response(),
@@ -227,6 +257,8 @@ struct Faults {
     drop_connection: bool,
     empty_first_page: bool,
     self_link: bool,
+    /// Link on forever to new URLs, padding each listed item with this many bytes.
+    endless: Option<u64>,
     /// A successful JSON answer's body is sent one byte at a time, this far apart.
     drip: Option<Duration>,
     huge_body: Option<(u16, u64)>,
@@ -254,6 +286,7 @@ impl Faults {
                 FaultKind::HugeBody => faults.huge_body = Some((fault.status, fault.bytes)),
                 FaultKind::EmptyPage => faults.empty_first_page = true,
                 FaultKind::SelfLink => faults.self_link = true,
+                FaultKind::Endless => faults.endless = Some(fault.bytes),
                 FaultKind::Ignore => faults.ignore = true,
             }
         }

@@ -38,6 +38,13 @@ pub const MAX_ERROR_BYTES: usize = 64 * 1024;
 /// Pages followed in one listing at most: 100,000 results at Graph's page size of 100.
 pub const MAX_PAGES: usize = 1_000;
 
+/// The most a listing's pages may weigh together. A page is held only while it is read, but
+/// what it lists is kept: a Graph that links on to new pages of large items forever would
+/// otherwise grow the process by what the page cap allows (100,000 items of any size).
+/// 16 MiB is some 11,000 access package requests with their expansions, or 50,000 task
+/// results, in one listing.
+pub const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
+
 pub struct GraphClient {
     http: reqwest::Client,
     root: Url,
@@ -210,7 +217,8 @@ impl GraphClient {
     }
 
     /// Every item of a collection, following `@odata.nextLink` to the end: at most
-    /// [`MAX_PAGES`] pages, never the same page twice, never to another host.
+    /// [`MAX_PAGES`] pages and [`MAX_LISTING_BYTES`], never the same page twice, never to
+    /// another host.
     pub async fn list<T: DeserializeOwned>(
         &self,
         call: &Call,
@@ -218,6 +226,7 @@ impl GraphClient {
     ) -> Result<Vec<T>, GraphFailure> {
         let mut items = Vec::new();
         let mut seen = HashSet::new();
+        let mut weight = 0;
         let mut next = Some(first);
         while let Some(url) = next.take() {
             let unexpected = |reason: &str| GraphFailure::Unexpected {
@@ -233,6 +242,12 @@ impl GraphClient {
                 return Err(unexpected("a next link leads back to an earlier page"));
             }
             let response = self.get(call, url).await?;
+            weight += response.body.len();
+            if weight > MAX_LISTING_BYTES {
+                return Err(unexpected(
+                    "the listing is larger than the limit (16 MiB of pages)",
+                ));
+            }
             let page: Page<T> = response.json()?;
             items.extend(page.value);
             if let Some(link) = page.next_link {

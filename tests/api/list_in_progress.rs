@@ -556,3 +556,35 @@ async fn concurrent_sweeps_share_one_run_and_a_recent_report_answers_the_next_ca
     assert_eq!(answer["Outputs"]["res"]["body"]["count"], count);
     assert_eq!(app.graph_requests(), one_sweep);
 }
+
+#[tokio::test]
+async fn a_listing_that_links_on_forever_to_new_pages_stops_at_its_byte_limit() {
+    let app = spawn_app_with(Options::default().tenant(BOTH_KINDS)).await;
+    // Every page of requests links to a new URL, and each request carries 10 KB more.
+    app.graph
+        .add_fault("endless:bytes=10000,match=/assignmentRequests")
+        .unwrap();
+    let (status, answer) = app.timer().await;
+    assert_eq!(status, 200);
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["partial"], true);
+    let error = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "accessRequest")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        error["message"].as_str().unwrap().contains("16 MiB"),
+        "{error}"
+    );
+    let pages = app.graph_requests_to("GET", "/assignmentRequests");
+    assert!(
+        pages < 200,
+        "stopped by bytes, not by the 1,000-page cap: {pages}"
+    );
+    assert!(
+        !of_kind(report, "task").is_empty(),
+        "the tasks are still reported"
+    );
+}
