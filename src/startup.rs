@@ -22,6 +22,11 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// by the host, stays well below it.
 const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
 
+/// The longest an invocation payload may take to arrive. The host sends it at once over
+/// loopback; a connection that trickles it (or stops half way) is not left holding a task
+/// and its buffer.
+pub const PAYLOAD_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct Application {
     app: Arc<App>,
     listener: tokio::net::TcpListener,
@@ -115,12 +120,22 @@ async fn invoke(
     invocation_id: Option<String>,
     body: impl Stream<Item = Result<impl Buf, warp::Error>> + Send + Unpin,
 ) -> InvocationResponse {
-    let payload = match read_capped(body, MAX_PAYLOAD_BYTES).await {
-        Ok(payload) => payload,
-        Err(message) => {
+    let read = tokio::time::timeout(PAYLOAD_READ_TIMEOUT, read_capped(body, MAX_PAYLOAD_BYTES));
+    let payload = match read.await {
+        Ok(Ok(payload)) => payload,
+        Ok(Err(message)) => {
             return InvocationResponse::failed(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"code": "payloadTooLarge", "message": message}),
+            );
+        }
+        Err(_) => {
+            return InvocationResponse::failed(
+                StatusCode::REQUEST_TIMEOUT,
+                json!({"code": "payloadTimeout", "message": format!(
+                    "the invocation payload did not arrive within {} s",
+                    PAYLOAD_READ_TIMEOUT.as_secs()
+                )}),
             );
         }
     };

@@ -205,3 +205,38 @@ async fn a_failed_invocation_logs_its_summary_to_stderr_without_free_text() {
         "free text must not be logged"
     );
 }
+
+#[tokio::test]
+async fn a_payload_that_stops_half_way_is_answered_408_and_its_connection_let_go() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /ResumeTask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Data\":")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        resume_handler::startup::PAYLOAD_READ_TIMEOUT + std::time::Duration::from_secs(10),
+        async {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                    break;
+                }
+            }
+        },
+    )
+    .await;
+    assert!(read.is_ok(), "no answer to a stalled payload");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("payloadTimeout"), "{text}");
+}
