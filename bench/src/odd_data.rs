@@ -79,6 +79,20 @@ fn endless_listing(item_bytes: usize) -> Case {
     }
 }
 
+/// A tenant where `results` task processing results wait (10 workflows, 5 custom tasks each).
+fn big_backlog(results: usize) -> Case {
+    let users = results / 50;
+    let spec: GenerateSpec =
+        format!("workflows=10,tasks=5,customTasks=5,users={users},inProgress=1,requests=0,seed=7")
+            .parse()
+            .expect("spec");
+    Case {
+        name: format!("{} waiting results", users * 50),
+        tenant: graph_emulator::generate(&spec),
+        fault: None,
+    }
+}
+
 pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
     let scale = |full: usize, small: usize| if smoke { small } else { full };
     let cases = [
@@ -86,6 +100,7 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         callouts_on_one_request(scale(4_000, 200)),
         long_workflow_name(100, scale(2_000, 100)),
         endless_listing(1_000),
+        big_backlog(scale(50_000, 1_000)),
     ];
     let rows = cases.len();
     println!("## Odd data and big tenants (InProgress; a fresh release handler per row)\n");
@@ -125,5 +140,40 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         );
     }
     println!("\n{} of {rows} rows under 32 MiB.\n", rows - missed);
+    concurrent(binary, scale(50_000, 1_000)).await
+}
+
+/// Four `InProgress` calls and the timer at once on a big backlog: what the process holds.
+async fn concurrent(binary: &Path, results: usize) -> Result<()> {
+    let case = big_backlog(results);
+    let graph = Emulator::start(case.tenant, Settings::default(), 0).await?;
+    let (handler, _) = Handler::start(binary, &graph, &[]).await?;
+    let get = host_sim::http_payload("InProgress", "GET", None);
+    let tick = timer_payload();
+    let started = Instant::now();
+    let calls = (0..4).map(|_| handler.invoke("InProgress", &get));
+    let (answers, timer) = tokio::join!(
+        futures::future::join_all(calls),
+        handler.invoke("ListInProgress", &tick)
+    );
+    let wall = started.elapsed();
+    for answer in answers {
+        let (status, _) = answer?;
+        ensure!(status == 200, "InProgress: {status}");
+    }
+    ensure!(timer?.0 == 200, "the timer failed");
+    let (peak_kib, _) = memory_kib(handler.pid())?;
+    println!(
+        "| concurrent callers | {} | Graph requests | wall time | peak RSS | < 32 MiB |",
+        case.name
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| 4 InProgress + the timer | one shared sweep | {} | {:.2} s | {:.1} MiB | {} |\n",
+        graph.stats().graph_requests,
+        wall.as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+        if peak_kib < MAX_RSS_KIB { "yes" } else { "no" },
+    );
     Ok(())
 }
