@@ -198,14 +198,14 @@ mod tests {
     fn the_question_says_what_happens_to_each_kind() {
         let task = Item::Task(TaskItem {
             workflow_id: "w".into(),
-            workflow_name: String::new(),
+            workflow_name: "".into(),
             task_id: "t".into(),
-            task_name: String::new(),
+            task_name: "".into(),
             task_processing_result_id: "r".into(),
             subject_id: None,
             waiting: waiting(),
         });
-        let request = Item::AccessRequest(AccessRequestItem {
+        let request = Item::AccessRequest(Box::new(AccessRequestItem {
             assignment_request_id: "q".into(),
             access_package_id: None,
             access_package_name: None,
@@ -217,7 +217,7 @@ mod tests {
             request_state: None,
             request_created_date_time: None,
             waiting: waiting(),
-        });
+        }));
         assert_eq!(
             describe(
                 &[task.clone(), task.clone(), request.clone()],

@@ -185,8 +185,8 @@ pub(super) fn table(report: &Report) -> String {
     for item in &report.items {
         let (place, step, who) = match item {
             Item::Task(t) => (
-                t.workflow_name.clone(),
-                t.task_name.clone(),
+                t.workflow_name.to_string(),
+                t.task_name.to_string(),
                 t.subject_id.clone(),
             ),
             Item::AccessRequest(r) => (
@@ -262,7 +262,7 @@ mod tests {
     }
 
     fn request(age_seconds: Option<u64>, stale: bool) -> Item {
-        Item::AccessRequest(AccessRequestItem {
+        Item::AccessRequest(Box::new(AccessRequestItem {
             assignment_request_id: "req".into(),
             access_package_id: Some("ap".into()),
             access_package_name: Some("Sales tools".into()),
@@ -274,7 +274,7 @@ mod tests {
             request_state: Some("submitted".into()),
             request_created_date_time: None,
             waiting: waiting(age_seconds, stale),
-        })
+        }))
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::domain::Kind;
 use crate::functions::outcome::Failure;
 use crate::graph::GraphFailure;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -34,7 +35,8 @@ pub struct Report {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Item {
     Task(TaskItem),
-    AccessRequest(AccessRequestItem),
+    /// Boxed: it is the larger, and a backlog is mostly tasks.
+    AccessRequest(Box<AccessRequestItem>),
 }
 
 impl Item {
@@ -65,10 +67,12 @@ impl Item {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskItem {
-    pub workflow_id: String,
-    pub workflow_name: String,
-    pub task_id: String,
-    pub task_name: String,
+    /// Shared by every item of the workflow (and task): a backlog of thousands holds each
+    /// workflow's and task's id and name once.
+    pub workflow_id: Arc<str>,
+    pub workflow_name: Arc<str>,
+    pub task_id: Arc<str>,
+    pub task_name: Arc<str>,
     pub task_processing_result_id: String,
     pub subject_id: Option<String>,
     #[serde(flatten)]
@@ -185,20 +189,34 @@ pub(super) fn report(
     let waiting = |started: Option<OffsetDateTime>, timeout: Option<Duration>| {
         Waiting::new(started, timeout, now, stale_after)
     };
-    let mut items = Vec::new();
+    let found = tasks.as_ref().map_or(0, |g| g.found.len())
+        + requests.as_ref().map_or(0, |g| g.waiting.len());
+    let mut items = Vec::with_capacity(found);
     let mut errors = Vec::new();
     let mut cut_short = false;
     if let Some(g) = tasks {
+        let shared = |text: &str| -> Arc<str> { Arc::from(text) };
+        let workflows: Vec<(Arc<str>, Arc<str>)> = g
+            .workflows
+            .iter()
+            .map(|w| (shared(w.id.as_str()), shared(&w.name)))
+            .collect();
+        let tasks: Vec<(Arc<str>, Arc<str>)> = g
+            .tasks
+            .iter()
+            .map(|t| (shared(t.id.as_str()), shared(&t.name)))
+            .collect();
         items.extend(g.found.into_iter().map(|found| {
             let task = &g.tasks[found.task];
-            let workflow = &g.workflows[task.workflow];
+            let (workflow_id, workflow_name) = &workflows[task.workflow];
+            let (task_id, task_name) = &tasks[found.task];
             let result = found.result;
             let timeout = task.extension_id.as_ref().and_then(|id| g.timeouts.get(id));
             Item::Task(TaskItem {
-                workflow_id: workflow.id.to_string(),
-                workflow_name: workflow.name.clone(),
-                task_id: task.id.to_string(),
-                task_name: task.name.clone(),
+                workflow_id: Arc::clone(workflow_id),
+                workflow_name: Arc::clone(workflow_name),
+                task_id: Arc::clone(task_id),
+                task_name: Arc::clone(task_name),
                 task_processing_result_id: result.id.unwrap_or_default(),
                 subject_id: result.subject.and_then(|s| s.id),
                 waiting: waiting(date(result.started_date_time.as_deref()), timeout.copied()),
@@ -232,7 +250,7 @@ pub(super) fn report(
                 waited.overdue =
                     created.is_some_and(|c| (now - c).whole_seconds() > longest.as_secs() as i64);
             }
-            Item::AccessRequest(AccessRequestItem {
+            Item::AccessRequest(Box::new(AccessRequestItem {
                 assignment_request_id: request.id.clone().unwrap_or_default(),
                 access_package_id: package.id,
                 access_package_name: bounded_name(package.display_name.as_deref()),
@@ -244,19 +262,17 @@ pub(super) fn report(
                 request_state: request.state.clone(),
                 waiting: waited,
                 request_created_date_time: created.and_then(format_utc),
-            })
+            }))
         }));
         errors.extend(g.errors);
         cut_short |= g.cut_short;
     }
     // Oldest first; work Graph does not date last.
-    items.sort_by(|a, b| {
-        let key = |i: &Item| {
-            let started = i.waiting().started_date_time.clone();
-            (started.is_none(), started, i.kind(), i.id().to_string())
-        };
-        key(a).cmp(&key(b))
-    });
+    fn key(i: &Item) -> (bool, Option<&str>, Kind, &str) {
+        let started = i.waiting().started_date_time.as_deref();
+        (started.is_none(), started, i.kind(), i.id())
+    }
+    items.sort_by(|a, b| key(a).cmp(&key(b)));
     let mut report = Report {
         count: 0,
         stale_count: 0,
@@ -308,11 +324,17 @@ impl Report {
                 max_bytes / (1024 * 1024)
             ),
         });
+        // Field by field: `..self.clone()` would copy every item only to drop them.
         Report {
+            count: self.count,
+            stale_count: self.stale_count,
+            unknown_age_count: self.unknown_age_count,
+            unknown_age_overdue_count: self.unknown_age_overdue_count,
+            partial: true,
+            graph_calls: self.graph_calls,
+            duration_ms: self.duration_ms,
             items: kept,
             errors,
-            partial: true,
-            ..self.clone()
         }
     }
 
@@ -351,8 +373,8 @@ mod tests {
     fn an_answer_over_its_limit_lists_the_oldest_items_that_fit_and_says_so() {
         let item = |n: usize| {
             Item::Task(TaskItem {
-                workflow_id: format!("wf-{n}"),
-                workflow_name: "W".repeat(200),
+                workflow_id: format!("wf-{n}").into(),
+                workflow_name: "W".repeat(200).into(),
                 task_id: "t".into(),
                 task_name: "Run a custom task extension".into(),
                 task_processing_result_id: format!("r-{n}"),
