@@ -175,8 +175,8 @@ pub struct Settings {
     /// `LIST_IN_PROGRESS_KINDS`: the kinds of waiting work the report covers.
     pub list_kinds: BTreeSet<Kind>,
     pub stale_after: Duration,
-    /// `LIST_IN_PROGRESS_REUSE`: how recent a report answers another caller instead of a
-    /// new sweep (callers that wait while a sweep runs always share it).
+    /// `LIST_IN_PROGRESS_REUSE`: how recent a finished report answers another caller instead
+    /// of a new sweep (`0s` by default; callers that ask while a sweep runs always share it).
     pub list_reuse: Duration,
     pub max_concurrency: usize,
     /// `GRAPH_PROXY`: the only proxy outbound requests use (see [`crate::outbound`]).
@@ -497,10 +497,10 @@ fn parse_duration(
         })
 }
 
-/// `LIST_IN_PROGRESS_REUSE`: from `0s` (a finished sweep never answers a later caller) to a
-/// minute (a report older than that is not "a few seconds old").
+/// `LIST_IN_PROGRESS_REUSE`: from `0s`, the default (a finished sweep never answers a later
+/// caller, so a report always shows what Graph says after the call began), to a minute.
 fn parse_reuse(env: &Env) -> Result<Duration, ConfigError> {
-    let text = env.get("LIST_IN_PROGRESS_REUSE").unwrap_or("10s");
+    let text = env.get("LIST_IN_PROGRESS_REUSE").unwrap_or("0s");
     humantime::parse_duration(text)
         .ok()
         .filter(|d| *d <= Duration::from_secs(60))
@@ -567,7 +567,7 @@ mod tests {
         );
         assert_eq!(s.retry_budget, Duration::from_secs(60));
         assert_eq!(s.stale_after, Duration::from_secs(3600));
-        assert_eq!(s.list_reuse, Duration::from_secs(10));
+        assert_eq!(s.list_reuse, Duration::ZERO);
         assert_eq!(s.max_concurrency, 8);
         assert_eq!(s.resume_source, "resume-handler");
         assert_eq!(s.auth, Auth::ManagedIdentity { client_id: None });

@@ -170,7 +170,7 @@ const NOT_SET_BY_BICEP: [(&str, &str); 11] = [
     ("WEBSITE_INSTANCE_ID", "set by App Service"),
     (
         "LIST_IN_PROGRESS_REUSE",
-        "how long a report answers another caller; its default (10 s) suits every deployment",
+        "an operator's trade of freshness for Graph calls; by default a finished report is not reused",
     ),
     ("GRAPH_BASE_URL", "defaults to the cloud's Graph root"),
     (

@@ -86,9 +86,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let emulator = graph.handler_settings();
     let mut settings: Vec<(&str, &str)> = emulator.iter().map(|(k, v)| (*k, v.as_str())).collect();
     settings.push(("GRAPH_RETRY_BUDGET", "5s"));
-    // Each sweep of a test is its own unless the test says otherwise (sweeps that overlap
-    // still share one).
-    settings.push(("LIST_IN_PROGRESS_REUSE", "0s"));
     settings.extend(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut command = host_sim::handler_command(
         Path::new(env!("CARGO_BIN_EXE_resume-handler")),
