@@ -17,7 +17,7 @@ pub mod table;
 use crate::app::App;
 use crate::domain::{AccessCommand, Kind, ResumeTask};
 use crate::graph::Call;
-use crate::host::{raw, HttpOutput, Invocation, InvocationResponse};
+use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
 use crate::telemetry::{escape, field_value};
 use arrival::{correlation_id, Arrival};
 use outcome::{Failure, Outcome};
@@ -283,22 +283,6 @@ async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress
     let report = Arc::new(list_in_progress::sweep(app, call).await);
     *last = Some((Instant::now(), Arc::clone(&report)));
     report
-}
-
-/// How many bytes `value` takes as JSON, counted as it is written to nowhere.
-fn json_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
 }
 
 /// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.

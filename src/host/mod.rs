@@ -42,4 +42,4 @@ mod response;
 pub use error::{BodyError, InvocationError};
 pub use invocation::Invocation;
 pub use payload::MAX_BODY_BYTES;
-pub use response::{raw, HttpOutput, InvocationResponse};
+pub use response::{json_len, raw, HttpOutput, InvocationResponse};

@@ -1,6 +1,7 @@
 //! Turning a binding value into a command body: a JSON object, possibly wrapped in layers
 //! of JSON-string encoding by the host or by the sender.
 use super::error::BodyError;
+use super::response::json_len;
 use serde_json::{Map, Value};
 
 /// The largest command body accepted, measured on the text being decoded.
@@ -16,9 +17,7 @@ const MAX_DECODES: usize = 4;
 pub fn decode_object(value: Option<&Value>) -> Result<Map<String, Value>, BodyError> {
     let mut current = match value {
         None | Some(Value::Null) => return Err(BodyError::Empty),
-        Some(value @ (Value::Object(_) | Value::Array(_)))
-            if encoded_len(value) > MAX_BODY_BYTES =>
-        {
+        Some(value @ (Value::Object(_) | Value::Array(_))) if json_len(value) > MAX_BODY_BYTES => {
             return Err(BodyError::TooLarge);
         }
         Some(value) => value.clone(),
@@ -40,23 +39,6 @@ pub fn decode_object(value: Option<&Value>) -> Result<Map<String, Value>, BodyEr
         }
     }
     Err(BodyError::TooManyLayers)
-}
-
-/// The length of `value`'s JSON text, counted without building it.
-fn encoded_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).expect("a JSON value serializes");
-    count.0
 }
 
 #[cfg(test)]

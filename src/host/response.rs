@@ -41,6 +41,22 @@ fn null() -> Box<RawValue> {
     RawValue::from_string("null".into()).expect("null is JSON")
 }
 
+/// The length of `value`'s JSON text, counted as it is written to nowhere (never built).
+pub fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
+}
+
 /// `value` serialized once, for a body or a return value.
 pub fn raw(value: &impl Serialize) -> Box<RawValue> {
     to_raw_value(value).expect("a report or an outcome serializes")
