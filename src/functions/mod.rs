@@ -272,7 +272,7 @@ async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress
     let asked = Instant::now();
     let Ok(mut last) = tokio::time::timeout_at(call.deadline().into(), app.last_sweep.lock()).await
     else {
-        return Arc::new(list_in_progress::sweep(app, call).await);
+        return Arc::new(answering_sweep(app, call).await);
     };
     if let Some((ended, report)) = &*last {
         // It ran while this caller waited, or it is recent enough.
@@ -280,9 +280,15 @@ async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress
             return Arc::clone(report);
         }
     }
-    let report = Arc::new(list_in_progress::sweep(app, call).await);
+    let report = Arc::new(answering_sweep(app, call).await);
     *last = Some((Instant::now(), Arc::clone(&report)));
     report
+}
+
+/// A sweep for an answer: it keeps the oldest [`list_in_progress::MAX_REPORT_ITEMS`] items.
+async fn answering_sweep(app: &App, call: &Call) -> list_in_progress::Report {
+    let keep = Some(list_in_progress::MAX_REPORT_ITEMS);
+    list_in_progress::sweep_keeping(app, call, keep).await
 }
 
 /// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.

@@ -33,6 +33,17 @@ pub const HTTP_SWEEP_BUDGET: Duration = Duration::from_secs(210);
 /// Sweeps the tenant for the kinds the settings name, until `call`'s deadline, and reports
 /// what it found.
 pub async fn sweep(app: &App, call: &Call) -> Report {
+    sweep_keeping(app, call, None).await
+}
+
+/// The items a report answering a caller holds at most, the oldest: about 2 MiB of answer
+/// (within [`MAX_ANSWER_BYTES`], which still bounds names at their longest), so that the
+/// process holds a bounded number of items however large the backlog; the counts are of
+/// every item. Five callers at once on a backlog of 50,000 stay under 32 MiB.
+pub const MAX_REPORT_ITEMS: usize = 5_000;
+
+/// [`sweep`], keeping only the oldest `keep` items when it says so.
+pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Report {
     let started = Instant::now();
     let kinds = &app.settings.list_kinds;
     let tasks = async {
@@ -54,6 +65,7 @@ pub async fn sweep(app: &App, call: &Call) -> Report {
         app.settings.stale_after,
         call.graph_requests(),
         started.elapsed(),
+        keep,
     )
 }
 

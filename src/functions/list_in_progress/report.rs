@@ -5,6 +5,7 @@ use crate::domain::Kind;
 use crate::functions::outcome::Failure;
 use crate::graph::GraphFailure;
 use serde::Serialize;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
@@ -177,12 +178,15 @@ impl SweepError {
 /// Graph's longest callback timeout for an access package custom extension.
 const LONGEST_CALLBACK_TIMEOUT: Duration = Duration::from_secs(14 * 86_400);
 
+/// The report of what the sweeps gathered: every item, or with `keep` the oldest `keep`
+/// of them (the counts are always of every item).
 pub(super) fn report(
     tasks: Option<tasks::Gathered>,
     requests: Option<access_requests::Gathered>,
     stale_after: Duration,
     graph_calls: u32,
     elapsed: Duration,
+    keep: Option<usize>,
 ) -> Report {
     let now = OffsetDateTime::now_utc();
     let date = |text: Option<&str>| text.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
@@ -191,7 +195,7 @@ pub(super) fn report(
     };
     let found = tasks.as_ref().map_or(0, |g| g.found.len())
         + requests.as_ref().map_or(0, |g| g.waiting.len());
-    let mut items = Vec::with_capacity(found);
+    let mut items = Kept::new(keep, found);
     let mut errors = Vec::new();
     let mut cut_short = false;
     if let Some(g) = tasks {
@@ -267,25 +271,140 @@ pub(super) fn report(
         errors.extend(g.errors);
         cut_short |= g.cut_short;
     }
-    // Oldest first; work Graph does not date last.
-    fn key(i: &Item) -> (bool, Option<&str>, Kind, &str) {
-        let started = i.waiting().started_date_time.as_deref();
-        (started.is_none(), started, i.kind(), i.id())
+    let tally = items.tally;
+    let items = items.oldest_first();
+    if items.len() < tally.count {
+        errors.push(not_all_listed(items.len(), tally.count, "the report holds"));
     }
-    items.sort_by(|a, b| key(a).cmp(&key(b)));
-    let mut report = Report {
-        count: 0,
-        stale_count: 0,
-        unknown_age_count: 0,
-        unknown_age_overdue_count: 0,
+    Report {
+        count: tally.count,
+        stale_count: tally.stale,
+        unknown_age_count: tally.unknown_age,
+        unknown_age_overdue_count: tally.unknown_age_overdue,
         partial: cut_short || !errors.is_empty(),
         graph_calls,
         duration_ms: elapsed.as_millis() as u64,
         items,
         errors,
-    };
-    report.count_items();
-    report
+    }
+}
+
+/// Oldest first; work Graph does not date last.
+fn age_order(item: &Item) -> (bool, Option<&str>, Kind, &str) {
+    let started = item.waiting().started_date_time.as_deref();
+    (started.is_none(), started, item.kind(), item.id())
+}
+
+/// The error that says a report lists only the oldest `listed` of `of` waiting items.
+fn not_all_listed(listed: usize, of: usize, why: &str) -> SweepError {
+    SweepError {
+        kind: None,
+        workflow_id: None,
+        status: 0,
+        code: "answerTooLarge".into(),
+        message: format!(
+            "the answer lists the oldest {listed} of the {of} waiting items ({why}); `resume-handler report --json` lists them all"
+        ),
+    }
+}
+
+/// The counts of a report, of every item whether it is kept or not.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: usize,
+    stale: usize,
+    unknown_age: usize,
+    unknown_age_overdue: usize,
+}
+
+impl Tally {
+    fn of<'a>(items: impl Iterator<Item = &'a Item>) -> Self {
+        let mut tally = Tally::default();
+        for item in items {
+            tally.add(item);
+        }
+        tally
+    }
+
+    fn add(&mut self, item: &Item) {
+        let waiting = item.waiting();
+        self.count += 1;
+        self.stale += usize::from(waiting.is_stale());
+        self.unknown_age += usize::from(waiting.stale.is_none());
+        self.unknown_age_overdue += usize::from(waiting.overdue);
+    }
+}
+
+/// The items a report keeps as they are made: all of them, or only the oldest `limit` (a
+/// heap whose top is the youngest kept, let go when an older one comes), so that a backlog
+/// of any size holds at most `limit` items.
+struct Kept {
+    limit: Option<usize>,
+    heap: BinaryHeap<ByAge>,
+    all: Vec<Item>,
+    tally: Tally,
+}
+
+/// An item ordered by [`age_order`].
+struct ByAge(Item);
+
+impl PartialEq for ByAge {
+    fn eq(&self, other: &Self) -> bool {
+        age_order(&self.0) == age_order(&other.0)
+    }
+}
+impl Eq for ByAge {}
+impl PartialOrd for ByAge {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ByAge {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        age_order(&self.0).cmp(&age_order(&other.0))
+    }
+}
+
+impl Kept {
+    fn new(limit: Option<usize>, expected: usize) -> Self {
+        Kept {
+            limit,
+            heap: BinaryHeap::with_capacity(limit.map_or(0, |l| l.min(expected) + 1)),
+            all: Vec::with_capacity(if limit.is_none() { expected } else { 0 }),
+            tally: Tally::default(),
+        }
+    }
+
+    fn extend(&mut self, items: impl Iterator<Item = Item>) {
+        for item in items {
+            self.tally.add(&item);
+            match self.limit {
+                None => self.all.push(item),
+                Some(limit) => {
+                    self.heap.push(ByAge(item));
+                    if self.heap.len() > limit {
+                        self.heap.pop();
+                    }
+                }
+            }
+        }
+    }
+
+    fn oldest_first(self) -> Vec<Item> {
+        match self.limit {
+            None => {
+                let mut all = self.all;
+                all.sort_by(|a, b| age_order(a).cmp(&age_order(b)));
+                all
+            }
+            Some(_) => self
+                .heap
+                .into_sorted_vec()
+                .into_iter()
+                .map(|k| k.0)
+                .collect(),
+        }
+    }
 }
 
 /// The most a report's answer (`InProgress`'s body, the timer's return value) holds: at
@@ -311,19 +430,14 @@ impl Report {
             room -= size;
             kept.push(item.clone());
         }
-        let mut errors = self.errors.clone();
-        errors.push(SweepError {
-            kind: None,
-            workflow_id: None,
-            status: 0,
-            code: "answerTooLarge".into(),
-            message: format!(
-                "the answer lists the oldest {} of the {} waiting items: it is limited to {} MiB; `resume-handler report --json` lists them all",
-                kept.len(),
-                self.items.len(),
-                max_bytes / (1024 * 1024)
-            ),
-        });
+        let mut errors: Vec<SweepError> = self
+            .errors
+            .iter()
+            .filter(|e| e.code != "answerTooLarge")
+            .cloned()
+            .collect();
+        let why = format!("the answer is limited to {} MiB", max_bytes / (1024 * 1024));
+        errors.push(not_all_listed(kept.len(), self.count, &why));
         // Field by field: `..self.clone()` would copy every item only to drop them.
         Report {
             count: self.count,
@@ -340,11 +454,11 @@ impl Report {
 
     /// `count`, `staleCount`, `unknownAgeCount` and `unknownAgeOverdueCount`, from the items.
     pub fn count_items(&mut self) {
-        let waiting = || self.items.iter().map(Item::waiting);
-        self.count = self.items.len();
-        self.stale_count = waiting().filter(|w| w.is_stale()).count();
-        self.unknown_age_count = waiting().filter(|w| w.stale.is_none()).count();
-        self.unknown_age_overdue_count = waiting().filter(|w| w.overdue).count();
+        let tally = Tally::of(self.items.iter());
+        self.count = tally.count;
+        self.stale_count = tally.stale;
+        self.unknown_age_count = tally.unknown_age;
+        self.unknown_age_overdue_count = tally.unknown_age_overdue;
     }
 }
 
@@ -367,6 +481,45 @@ mod tests {
         assert_eq!(format_utc(west).unwrap(), "2026-11-22T11:30:00Z");
         // East began first, though its local text sorts after west's.
         assert!(format_utc(east) < format_utc(west));
+    }
+
+    #[test]
+    fn a_report_keeping_a_few_holds_the_oldest_and_counts_them_all() {
+        let at = |minute: u32| -> Item {
+            Item::Task(TaskItem {
+                workflow_id: "w".into(),
+                workflow_name: "W".into(),
+                task_id: "t".into(),
+                task_name: "T".into(),
+                task_processing_result_id: format!("r-{minute}"),
+                subject_id: None,
+                waiting: Waiting {
+                    started_date_time: Some(format!("2026-12-01T10:{minute:02}:00Z")),
+                    age_seconds: Some(60),
+                    deadline: None,
+                    stale: Some(minute.is_multiple_of(2)),
+                    overdue: false,
+                },
+            })
+        };
+        let mut kept = Kept::new(Some(3), 10);
+        kept.extend([7, 3, 9, 1, 8, 2, 6, 0, 5, 4].into_iter().map(at));
+        assert_eq!(kept.tally.count, 10);
+        assert_eq!(kept.tally.stale, 5);
+        let ids: Vec<String> = kept
+            .oldest_first()
+            .iter()
+            .map(|i| i.id().to_string())
+            .collect();
+        assert_eq!(ids, ["r-0", "r-1", "r-2"]);
+        let mut all = Kept::new(None, 10);
+        all.extend([2, 0, 1].into_iter().map(at));
+        let ids: Vec<String> = all
+            .oldest_first()
+            .iter()
+            .map(|i| i.id().to_string())
+            .collect();
+        assert_eq!(ids, ["r-0", "r-1", "r-2"]);
     }
 
     #[test]
