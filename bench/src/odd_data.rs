@@ -104,8 +104,8 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
     ];
     let rows = cases.len();
     println!("## Odd data and big tenants (InProgress; a fresh release handler per row)\n");
-    println!("| case | items reported | Graph requests | wall time | peak RSS | < 32 MiB | answer | per item |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| case | items reported | Graph requests | wall time | peak RSS | < 32 MiB | answer | per item | outcome |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut missed = 0;
     for case in cases {
         let graph = Emulator::start(case.tenant, Settings::default(), 0).await?;
@@ -128,15 +128,26 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         let count = body["count"].as_u64().unwrap_or(0);
         let met = peak_kib < MAX_RSS_KIB && count > 0;
         missed += usize::from(!met);
+        let codes: Vec<&str> = body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["code"].as_str())
+            .collect();
+        let outcome = match body["partial"].as_bool() {
+            Some(true) => format!("partial ({})", codes.join(", ")),
+            _ => "listed".to_string(),
+        };
+        let items = body["items"].as_array().map_or(0, Vec::len);
         println!(
-            "| {} | {count} | {} | {:.2} s | {:.1} MiB | {} | {:.1} KiB | {} B |",
+            "| {} | {items} of {count} | {} | {:.2} s | {:.1} MiB | {} | {:.1} KiB | {} B | {outcome} |",
             case.name,
             graph.stats().graph_requests,
             wall.as_secs_f64(),
             peak_kib as f64 / 1024.0,
             if peak_kib < MAX_RSS_KIB { "yes" } else { "no" },
             size as f64 / 1024.0,
-            size as u64 / count.max(1),
+            size as u64 / (items as u64).max(1),
         );
     }
     println!("\n{} of {rows} rows under 32 MiB.\n", rows - missed);
