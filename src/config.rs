@@ -498,7 +498,7 @@ fn parse_duration(
 }
 
 /// `LIST_IN_PROGRESS_REUSE`: from `0s`, the default (a finished sweep never answers a later
-/// caller, so a report always shows what Graph says after the call began), to a minute.
+/// caller), to a minute.
 fn parse_reuse(env: &Env) -> Result<Duration, ConfigError> {
     let text = env.get("LIST_IN_PROGRESS_REUSE").unwrap_or("0s");
     humantime::parse_duration(text)

@@ -264,9 +264,9 @@ async fn list(
 /// The report, from one sweep shared by every caller that asks while it runs (and, where
 /// `LIST_IN_PROGRESS_REUSE` says so, within that long of its end): the timer and concurrent
 /// `InProgress` calls cost Graph one sweep, and the process holds one report, not one per
-/// caller. A caller that asks after a sweep ended gets a new one by default, so a report
-/// never hides a change made before it was asked for. A caller
-/// that cannot have the sweep before its own deadline sweeps alone (and is cut short).
+/// caller. A caller that asks after a sweep ended gets a new one by default, so a report is
+/// never older than the sweep that was running when it was asked for. A caller that cannot
+/// have the sweep before its own deadline sweeps alone (and is cut short).
 async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress::Report> {
     use std::sync::Arc;
     let asked = Instant::now();
