@@ -97,10 +97,11 @@ pub const MAX_NAME_CHARS: usize = 256;
 /// `name`, cut to [`MAX_NAME_CHARS`] (the cut marked with `…`).
 fn bounded_name(name: Option<&str>) -> Option<String> {
     let name = name?;
+    // The character at the limit is kept only when it is the last; a longer name is read no
+    // further than one past it.
     Some(match name.char_indices().nth(MAX_NAME_CHARS - 1) {
-        None => name.to_string(),
-        Some((cut, _)) if name[cut..].chars().count() == 1 => name.to_string(),
-        Some((cut, _)) => format!("{}…", &name[..cut]),
+        Some((cut, _)) if name[cut..].chars().nth(1).is_some() => format!("{}…", &name[..cut]),
+        _ => name.to_string(),
     })
 }
 

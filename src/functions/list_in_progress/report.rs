@@ -4,6 +4,7 @@ use super::{access_requests, bounded_name, tasks};
 use crate::domain::Kind;
 use crate::functions::outcome::Failure;
 use crate::graph::GraphFailure;
+use crate::host::json_len;
 use serde::Serialize;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -335,13 +336,12 @@ impl Tally {
     }
 }
 
-/// The items a report keeps as they are made: all of them, or only the oldest `limit` (a
-/// heap whose top is the youngest kept, let go when an older one comes), so that a backlog
-/// of any size holds at most `limit` items.
+/// The items a report keeps as they are made: the oldest `limit` (all of them when there is
+/// none), in a heap whose top is the youngest kept and is let go when an older one comes, so
+/// that a backlog of any size holds at most `limit` items.
 struct Kept {
-    limit: Option<usize>,
+    limit: usize,
     heap: BinaryHeap<ByAge>,
-    all: Vec<Item>,
     tally: Tally,
 }
 
@@ -367,10 +367,10 @@ impl Ord for ByAge {
 
 impl Kept {
     fn new(limit: Option<usize>, expected: usize) -> Self {
+        let limit = limit.unwrap_or(usize::MAX);
         Kept {
             limit,
-            heap: BinaryHeap::with_capacity(limit.map_or(0, |l| l.min(expected) + 1)),
-            all: Vec::with_capacity(if limit.is_none() { expected } else { 0 }),
+            heap: BinaryHeap::with_capacity(expected.min(limit.saturating_add(1))),
             tally: Tally::default(),
         }
     }
@@ -378,32 +378,19 @@ impl Kept {
     fn extend(&mut self, items: impl Iterator<Item = Item>) {
         for item in items {
             self.tally.add(&item);
-            match self.limit {
-                None => self.all.push(item),
-                Some(limit) => {
-                    self.heap.push(ByAge(item));
-                    if self.heap.len() > limit {
-                        self.heap.pop();
-                    }
-                }
+            self.heap.push(ByAge(item));
+            if self.heap.len() > self.limit {
+                self.heap.pop();
             }
         }
     }
 
     fn oldest_first(self) -> Vec<Item> {
-        match self.limit {
-            None => {
-                let mut all = self.all;
-                all.sort_by(|a, b| age_order(a).cmp(&age_order(b)));
-                all
-            }
-            Some(_) => self
-                .heap
-                .into_sorted_vec()
-                .into_iter()
-                .map(|k| k.0)
-                .collect(),
-        }
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|kept| kept.0)
+            .collect()
     }
 }
 
@@ -421,9 +408,7 @@ impl Report {
         let mut room = max_bytes.saturating_sub(4 * 1024);
         let mut kept = Vec::new();
         for item in &self.items {
-            let size = serde_json::to_vec(item)
-                .map(|v| v.len() + 1)
-                .unwrap_or(usize::MAX);
+            let size = json_len(item).saturating_add(1);
             if size > room {
                 break;
             }
