@@ -135,11 +135,7 @@ pub fn check_source(
     folder: &Path,
     published: &Published,
 ) -> Vec<Finding> {
-    let source = readable(source);
-    let tree = parse(&source);
-    let mut checker = Checker::new(name, &source, tree.root_node(), folder, published);
-    checker.check(tree.root_node());
-    checker.findings
+    run(name, source, folder, published, None)
 }
 
 /// The resource declarations of `source`, with the comments above them.
@@ -155,17 +151,17 @@ pub fn declarations(source: &str) -> Vec<Declared> {
             let declared = unquote(text(first_of(n, "string")?, &readable));
             let (resource_type, api_version) = declared.split_once('@')?;
             let line = n.start_position().row;
-            let comment = lines[..line]
+            // The comment lines and decorators just above it, the comments kept in order.
+            let mut comment: Vec<&str> = lines[..line]
                 .iter()
                 .rev()
-                .take_while(|l| l.trim_start().starts_with("//") || l.trim_start().starts_with('@'))
-                .filter(|l| l.trim_start().starts_with("//"))
-                .map(|l| l.trim_start().trim_start_matches('/').trim())
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join(" ");
+                .map(|l| l.trim_start())
+                .take_while(|l| l.starts_with("//") || l.starts_with('@'))
+                .filter(|l| l.starts_with("//"))
+                .map(|l| l.trim_start_matches('/').trim())
+                .collect();
+            comment.reverse();
+            let comment = comment.join(" ");
             Some(Declared {
                 symbol,
                 resource_type: resource_type.to_string(),
@@ -187,17 +183,33 @@ pub fn check_at_version(
     folder: &Path,
     published: &Published,
 ) -> Vec<Finding> {
-    let readable = readable(source);
-    let tree = parse(&readable);
-    let mut checker = Checker::new(name, &readable, tree.root_node(), folder, published);
-    for node in children(tree.root_node()) {
-        if node.kind() == "resource_declaration"
-            && node
-                .named_child(0)
-                .is_some_and(|id| text(id, &readable) == symbol)
-        {
+    run(name, source, folder, published, Some((symbol, version)))
+}
+
+/// The findings of the whole file, or (`at`) of one resource at another API version.
+fn run(
+    name: &str,
+    source: &str,
+    folder: &Path,
+    published: &Published,
+    at: Option<(&str, &str)>,
+) -> Vec<Finding> {
+    let source = readable(source);
+    let tree = parse(&source);
+    let mut checker = Checker::new(name, &source, tree.root_node(), folder, published);
+    match at {
+        None => checker.check(tree.root_node()),
+        Some((symbol, version)) => {
             checker.version_override = Some(version.to_string());
-            checker.resource(node);
+            for node in children(tree.root_node()) {
+                if node.kind() == "resource_declaration"
+                    && node
+                        .named_child(0)
+                        .is_some_and(|id| text(id, &source) == symbol)
+                {
+                    checker.resource(node);
+                }
+            }
         }
     }
     checker.findings
