@@ -27,9 +27,18 @@ const MAX_PAYLOAD_BYTES: usize = 4 * 1024 * 1024;
 /// and its buffer.
 pub const PAYLOAD_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection may wait for a request's headers: both a connection that sends
+/// part of a request line and stops, and a kept-alive connection with nothing to send, are
+/// closed after it. The host's HTTP client retires a pooled connection after one idle
+/// minute (docs/host-protocol.md, *Connections*), so it always lets go first and never
+/// sends on a connection this side is closing. An invocation in flight is not idle: the
+/// clock runs only while a request's headers are awaited.
+pub const CONNECTION_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+
 pub struct Application {
     app: Arc<App>,
     listener: tokio::net::TcpListener,
+    idle_timeout: Duration,
 }
 
 impl Application {
@@ -41,7 +50,16 @@ impl Application {
         Ok(Self {
             app: Arc::new(App::new(settings)),
             listener,
+            idle_timeout: CONNECTION_IDLE_TIMEOUT,
         })
+    }
+
+    /// Replaces [`CONNECTION_IDLE_TIMEOUT`].
+    pub fn with_idle_timeout(self, idle_timeout: Duration) -> Self {
+        Self {
+            idle_timeout,
+            ..self
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -62,13 +80,15 @@ impl Application {
     ) {
         let stopping = self.app.stopping.clone();
         let signalled = stopping.clone();
-        let server = warp::serve(routes(self.app))
-            .incoming(self.listener)
-            .graceful(async move {
+        let server = serve(
+            self.listener,
+            routes(self.app),
+            self.idle_timeout,
+            async move {
                 stop.await;
                 signalled.cancel();
-            })
-            .run();
+            },
+        );
         let deadline = async {
             stopping.cancelled().await;
             tokio::time::sleep(DRAIN_TIMEOUT).await;
@@ -81,6 +101,52 @@ impl Application {
             ),
         }
     }
+}
+
+/// Accepts connections until `stop` resolves, then waits for the open ones to finish.
+///
+/// This is warp's own serve loop with a timer, which warp's does not set: without one,
+/// hyper applies no header read timeout, and a connection that stops sending holds its
+/// task for ever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    routes: impl Filter<Extract = (warp::reply::Response,), Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    idle_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(idle_timeout);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors, most likely: the next accept may succeed.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(warp::service(routes.clone()));
+        let connection = connections.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed");
+            }
+        });
+    }
+    drop(listener);
+    connections.shutdown().await;
 }
 
 pub fn routes(
@@ -176,4 +242,83 @@ async fn read_capped(
         }
     }
     Ok(collected.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Env;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const IDLE: Duration = Duration::from_millis(300);
+
+    /// A handler on an ephemeral port whose connections idle out after [`IDLE`].
+    async fn serve_with_short_idle_timeout() -> SocketAddr {
+        let settings = Settings::for_operator(&Env::from_pairs([(
+            "IDENTITY_ENDPOINT",
+            "http://127.0.0.1:1/msi/token",
+        )]))
+        .unwrap();
+        let application = Application::build(settings)
+            .await
+            .unwrap()
+            .with_idle_timeout(IDLE);
+        let address = application.local_addr();
+        tokio::spawn(application.run_until_stopped(std::future::pending()));
+        address
+    }
+
+    /// Everything the handler sends until it closes the connection; `None` if it is still
+    /// open after ten seconds.
+    async fn read_until_closed(stream: &mut TcpStream) -> Option<String> {
+        let mut received = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received))
+            .await
+            .ok()?
+            .ok()?;
+        Some(String::from_utf8_lossy(&received).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_stops_inside_its_headers_is_closed() {
+        let address = serve_with_short_idle_timeout().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"POST /ResumeTask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
+            .await
+            .unwrap();
+        assert!(
+            read_until_closed(&mut stream).await.is_some(),
+            "a half-sent request line held its connection open"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_with_nothing_to_send_is_closed() {
+        let address = serve_with_short_idle_timeout().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .await
+            .unwrap();
+        let answered = read_until_closed(&mut stream)
+            .await
+            .expect("an idle kept-alive connection stayed open");
+        assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    }
+
+    #[tokio::test]
+    async fn the_clock_stops_once_the_headers_have_arrived() {
+        let address = serve_with_short_idle_timeout().await;
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"POST /NoSuchFunction HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(IDLE * 3).await;
+        stream.write_all(b"{}").await.unwrap();
+        let answered = read_until_closed(&mut stream).await.unwrap();
+        assert!(answered.starts_with("HTTP/1.1 "), "no answer: {answered:?}");
+    }
 }
