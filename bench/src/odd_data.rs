@@ -103,7 +103,7 @@ pub async fn run(binary: &Path, smoke: bool) -> Result<()> {
         big_backlog(scale(50_000, 1_000)),
     ];
     let rows = cases.len();
-    println!("## Odd data and big tenants (InProgress; a fresh release handler per row)\n");
+    println!("### Odd data and big tenants (InProgress; a fresh release handler per row)\n");
     println!("| case | items reported | Graph requests | wall time | peak RSS | < 32 MiB | answer | per item | outcome |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut missed = 0;
