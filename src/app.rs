@@ -2,8 +2,8 @@
 //! the signal that the process is stopping.
 use crate::auth::TokenSource;
 use crate::config::Settings;
-use crate::functions::list_in_progress::Report;
 use crate::graph::{GraphClient, GraphFailure};
+use crate::report::Report;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -16,10 +16,10 @@ pub struct App {
     pub stopping: CancellationToken,
     /// How many of the report's access request listings Graph has refused, in the order
     /// they are tried, and when the last refusal came; the listings, their order and how
-    /// long a refusal is remembered are `functions/list_in_progress`'s.
+    /// long a refusal is remembered are `report`'s.
     pub(crate) refused_listings: Mutex<(usize, Option<Instant>)>,
     /// The last sweep of the in-progress report and when it ended; held while a sweep runs,
-    /// so that concurrent callers share one (`functions::list`).
+    /// so that concurrent callers share one (`report::shared_sweep`).
     pub(crate) last_sweep: tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>,
 }
 

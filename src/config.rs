@@ -4,7 +4,7 @@
 //!
 //! The environment is injected as an [`Env`], so tests build settings from a list of pairs
 //! instead of mutating the process environment.
-use crate::domain::{Kind, ResourceId};
+use crate::command::{Kind, ResourceId};
 use azure_core::credentials::Secret;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};

@@ -5,20 +5,23 @@
 //! - [`config`]: settings from the environment, validated once; [`app`]: what every
 //!   invocation shares;
 //! - [`host`]: the custom handler wire protocol;
-//! - [`domain`]: commands, parsed and validated;
+//! - the core, which knows nothing of its callers: [`command`] (a resume of either kind,
+//!   its outcome and its failure) and [`report`] (the sweep of waiting work);
 //! - [`graph`] and [`auth`]: the Graph client and its credential; [`outbound`]: how
 //!   every HTTP client that leaves the process is built;
-//! - [`functions`]: the function table, one module per operation, and the outcomes;
-//! - [`startup`]: the server; [`cli`]: the operator commands, on the same binary.
+//! - two front ends on the core: [`functions`] (the function table and the Functions
+//!   host's answers, served by [`startup`] over [`host`], the wire protocol) and [`cli`]
+//!   (the operator commands, on the same binary).
 pub(crate) mod app;
 pub(crate) mod auth;
 pub mod cli;
+pub(crate) mod command;
 pub mod config;
-pub(crate) mod domain;
 pub(crate) mod functions;
 pub(crate) mod graph;
 pub(crate) mod host;
 pub(crate) mod outbound;
+pub(crate) mod report;
 pub mod startup;
 pub mod telemetry;
 

@@ -6,12 +6,13 @@
 //! fails tasks and denies access requests (where the stage allows: Graph refuses the others,
 //! and each refusal is a failed line).
 use super::report::{self, Filters};
-use super::{put, resume_access_body, resume_task_body, Status};
+use super::{put, resume_body, Status};
 use crate::app::App;
-use crate::domain::CommandError;
-use crate::domain::Kind;
-use crate::functions::list_in_progress::Item;
-use crate::functions::outcome::{Failure, Outcome};
+use crate::command::CommandError;
+use crate::command::Kind;
+use crate::command::{Failure, Outcome};
+use crate::graph::models::Stage;
+use crate::report::Item;
 use crate::telemetry::escape;
 use clap::Args;
 use futures::stream::{self, StreamExt};
@@ -85,11 +86,8 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
             }
             Err(failure) => {
                 failed += 1;
-                println!(
-                    "{:<16} {what}: {}",
-                    failure.code(),
-                    escape(&failure.message())
-                );
+                let problem = failure.problem();
+                println!("{:<16} {what}: {}", problem.code, escape(&problem.message));
             }
         }
     }
@@ -150,11 +148,11 @@ async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failu
                 Some(&t.task_processing_result_id),
             );
             put(&mut body, "operationStatus", Some(status.as_str()));
-            resume_task_body(app, &body).await
+            resume_body(app, Kind::Task, &body).await
         }
         Item::AccessRequest(r) => {
             // A stage is required, and only the access package's policies tell it.
-            let stage = r.stage.as_deref().ok_or_else(|| {
+            let stage = r.stage.as_ref().map(Stage::as_str).ok_or_else(|| {
                 Failure::Invalid(CommandError::invalid(
                     "--stage",
                     "the stage of this callout is unknown (its access package's policies could not be read, or run the extension at more than one stage): resume it with `resume-handler resume access-request --stage …`",
@@ -174,7 +172,7 @@ async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failu
             if let Status::Failed = status {
                 put(&mut body, "state", Some("denied"));
             }
-            resume_access_body(app, &body).await
+            resume_body(app, Kind::AccessRequest, &body).await
         }
     }
 }
@@ -182,7 +180,7 @@ async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::list_in_progress::{AccessRequestItem, TaskItem, Waiting};
+    use crate::report::{AccessRequestItem, TaskItem, Waiting};
 
     fn waiting() -> Waiting {
         Waiting {

@@ -6,10 +6,8 @@
 //! same parsing, the same resume-then-read-back and the same outcomes as the functions
 //! (README, *Operator commands*); only the way it is reported differs.
 use crate::app::App;
+use crate::command::{Command as Resumption, CommandError, Failure, Kind, Outcome};
 use crate::config::{Env, Settings};
-use crate::domain::{AccessCommand, CommandError, Kind, ResumeTask};
-use crate::functions::outcome::{Failure, Outcome};
-use crate::functions::{resume_access_request, resume_task};
 use crate::graph::Call;
 use crate::telemetry::escape;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -241,14 +239,7 @@ async fn resume_task_now(app: &App, args: &TaskArgs) -> Result<Outcome, Failure>
         "operationStatus",
         Some(args.operation_status.as_str()),
     );
-    resume_task_body(app, &body).await
-}
-
-/// A task resume from the body a queue message would carry: the functions' own parsing
-/// and resume, for one command or for each item of a bulk resume.
-async fn resume_task_body(app: &App, body: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let command = ResumeTask::parse(body, &app.settings.resume_source).map_err(flag_named)?;
-    resume_task::resume(app, &command, &call(app)).await
+    resume_body(app, Kind::Task, &body).await
 }
 
 async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcome, Failure> {
@@ -276,18 +267,14 @@ async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcom
     );
     put(&mut body, "state", args.state.as_deref());
     put(&mut body, "source", args.source.as_deref());
-    resume_access_body(app, &body).await
+    resume_body(app, Kind::AccessRequest, &body).await
 }
 
-/// An access request resume from the body a queue message would carry, as
-/// [`resume_task_body`] is for tasks.
-async fn resume_access_body(app: &App, body: &Map<String, Value>) -> Result<Outcome, Failure> {
-    match AccessCommand::parse(body, &app.settings.resume_source).map_err(flag_named)? {
-        AccessCommand::ConnectionTest => Ok(Outcome::ConnectionTest),
-        AccessCommand::Resume(command) => {
-            resume_access_request::resume(app, &command, &call(app)).await
-        }
-    }
+/// A resume from the body a queue message would carry: the functions' own parsing and
+/// resume, for one command or for each item of a bulk resume.
+async fn resume_body(app: &App, kind: Kind, body: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let command = Resumption::parse(kind, body, &app.settings.resume_source).map_err(flag_named)?;
+    command.run(app, &call(app)).await
 }
 
 /// Puts a field in a command body, when it was given.
@@ -345,21 +332,19 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
 /// Prints a failure (as JSON, or as an error line with Graph's request id and what to do);
 /// the exit code: 2 for a mistake in the command, 1 otherwise.
 fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode {
+    let problem = failure.problem();
     if json {
-        println!("{}", failure.to_json());
+        println!("{}", problem.to_json());
     } else {
-        eprintln!("error: {} [{}]", escape(&failure.message()), failure.code());
-        if let Some(id) = failure.graph_request_id() {
+        eprintln!("error: {} [{}]", escape(&problem.message), problem.code);
+        if let Some(id) = &problem.graph_request_id {
             eprintln!("  Graph request id: {}", escape(id));
         }
         if let Some(hint) = hint {
             eprintln!("  {hint}");
         }
     }
-    ExitCode::from(match failure {
-        Failure::Invalid(_) => 2,
-        _ => 1,
-    })
+    ExitCode::from(if problem.invalid { 2 } else { 1 })
 }
 
 /// What an operator can do about a failure.

@@ -2,9 +2,10 @@
 //! terminal: a table for a person, JSON for a script (or when asked), and progress on
 //! stderr while a large tenant is swept.
 use crate::app::App;
-use crate::domain::Kind;
-use crate::functions::list_in_progress::{self, Item, Report};
+use crate::command::Kind;
+use crate::graph::models::Stage;
 use crate::graph::Call;
+use crate::report::{self, Item, Report};
 use crate::telemetry::escape;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};
@@ -74,7 +75,7 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     let call = Call::with_request_budget(
         uuid::Uuid::new_v4().to_string(),
         app.settings.retry_budget,
-        list_in_progress::SWEEP_BUDGET,
+        report::SWEEP_BUDGET,
     );
     // Drawn on stderr only when it is a terminal: a script reading stdout sees none of it.
     let progress = ProgressBar::new_spinner();
@@ -82,7 +83,7 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     progress.set_message(format!("sweeping {swept}"));
     progress.enable_steady_tick(Duration::from_millis(120));
     let report = {
-        let sweep = list_in_progress::sweep(app, &call);
+        let sweep = report::sweep(app, &call);
         tokio::pin!(sweep);
         loop {
             tokio::select! {
@@ -194,7 +195,10 @@ pub(super) fn table(report: &Report) -> String {
                     .clone()
                     .or_else(|| r.access_package_id.clone())
                     .unwrap_or_default(),
-                r.stage.clone().unwrap_or_else(|| "(unknown)".into()),
+                r.stage
+                    .as_ref()
+                    .map_or("(unknown)", Stage::as_str)
+                    .to_string(),
                 r.target_name.clone().or_else(|| r.target_id.clone()),
             ),
         };
@@ -237,7 +241,7 @@ fn age(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::list_in_progress::{AccessRequestItem, TaskItem, Waiting};
+    use crate::report::{AccessRequestItem, TaskItem, Waiting};
 
     fn waiting(age_seconds: Option<u64>, stale: bool) -> Waiting {
         Waiting {

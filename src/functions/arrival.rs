@@ -2,7 +2,7 @@
 //! Graph, and the start of its summary line, the same whichever trigger brought it.
 use super::summary::Summary;
 use super::table::Trigger;
-use crate::domain::CommandError;
+use crate::command::CommandError;
 use crate::host::{BodyError, Invocation, InvocationError, MAX_BODY_BYTES};
 use serde_json::{Map, Value};
 use std::time::Instant;

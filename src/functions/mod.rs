@@ -1,4 +1,4 @@
-//! One module per operation: host payload → command → Graph → outcome → host response.
+//! The Functions host's front end: host payload → [`Command`] or report → host response.
 //!
 //! [`invoke`] is the single entry point from the server: it finds the function in the
 //! [`table`], runs its operation inside a tracing span that names the function and the
@@ -6,25 +6,21 @@
 //! summary line per invocation (in `Logs` on success; on stderr on failure, because the host
 //! drops the `Logs` of failed invocations).
 mod arrival;
-pub mod list_in_progress;
-pub(crate) mod outcome;
-mod resume;
-pub(crate) mod resume_access_request;
-pub(crate) mod resume_task;
 mod summary;
 pub mod table;
 
 use crate::app::App;
-use crate::domain::{AccessCommand, Kind, ResumeTask};
+use crate::command::{Command, Failure, Kind, Outcome, Retry};
+use crate::graph::models::Stage;
 use crate::graph::Call;
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
+use crate::report;
 use crate::telemetry::{escape, field_value};
 use arrival::{correlation_id, Arrival};
-use outcome::{Failure, Outcome};
-use serde_json::{json, Map, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use summary::Summary;
-use table::{Function, Operation, Resumable, Trigger};
+use table::{Function, Operation, Trigger};
 use tracing::Instrument;
 use warp::http::StatusCode;
 
@@ -86,7 +82,7 @@ async fn resume(
     app: &App,
     invocation: &Invocation,
     trigger: Trigger,
-    kind: Resumable,
+    kind: Kind,
     started: Instant,
 ) -> InvocationResponse {
     let Arrival {
@@ -110,70 +106,37 @@ async fn resume(
         Trigger::Queue | Trigger::Timer => app.settings.retry_budget,
     };
     let call = Call::new(correlation, budget);
-    summary.field("kind", Some(Kind::from(kind).as_str()));
-    let outcome = match (body, kind) {
-        (Err(error), _) => Err(Failure::Invalid(error)),
-        (Ok(body), Resumable::Task) => run_task(app, &body, &call, &mut summary).await,
-        (Ok(body), Resumable::AccessRequest) => run_access(app, &body, &call, &mut summary).await,
+    summary.field("kind", Some(kind.as_str()));
+    let command = body.and_then(|body| Command::parse(kind, &body, &app.settings.resume_source));
+    let outcome = match command {
+        Err(error) => Err(Failure::Invalid(error)),
+        Ok(command) => {
+            for (name, value) in command.fields() {
+                summary.field(name, Some(value));
+            }
+            command.run(app, &call).await
+        }
     };
     // A delivery that met Graph's passing trouble holds its message until its budget is
     // spent, so each delivery rides out as much of an outage as the budget allows instead
     // of failing and being redelivered at once (README, *Outages*). Nothing is sent
     // meanwhile; a stop ends the hold. An HTTP caller is answered at once.
     if let (Trigger::Queue, Err(failure)) = (trigger, &outcome) {
-        if failure.is_transient() {
-            app.wait_until(call.deadline()).await;
-        } else if matches!(failure, Failure::Forbidden { .. }) {
+        match failure.problem().retry {
+            Retry::Later => app.wait_until(call.deadline()).await,
             // A permission or an authorizedApps entry granted minutes ago may not have
             // reached Graph yet: each delivery holds half its budget before failing, so the
             // queue waits out the propagation (README, *Outcomes*) instead of spending its
             // deliveries in seconds and dead-lettering the message.
-            app.wait_until((started + budget / 2).min(call.deadline()))
-                .await;
+            Retry::AfterPropagation => {
+                app.wait_until((started + budget / 2).min(call.deadline()))
+                    .await
+            }
+            Retry::Never => {}
         }
     }
     summary.graph(call.stats());
     answer(trigger, outcome, summary)
-}
-
-async fn run_task(
-    app: &App,
-    body: &Map<String, Value>,
-    call: &Call,
-    summary: &mut Summary,
-) -> Result<Outcome, Failure> {
-    let command = ResumeTask::parse(body, &app.settings.resume_source)?;
-    summary.field("workflowId", Some(command.workflow_id.as_str()));
-    summary.field("taskId", Some(command.task_id.as_str()));
-    summary.field(
-        "taskProcessingResultId",
-        Some(command.task_processing_result_id.as_str()),
-    );
-    summary.field("operationStatus", Some(command.operation_status.as_str()));
-    resume_task::resume(app, &command, call).await
-}
-
-async fn run_access(
-    app: &App,
-    body: &Map<String, Value>,
-    call: &Call,
-    summary: &mut Summary,
-) -> Result<Outcome, Failure> {
-    match AccessCommand::parse(body, &app.settings.resume_source)? {
-        AccessCommand::ConnectionTest => Ok(Outcome::ConnectionTest),
-        AccessCommand::Resume(command) => {
-            summary.field(
-                "assignmentRequestId",
-                Some(command.assignment_request_id.as_str()),
-            );
-            summary.field("stage", Some(command.stage.as_str()));
-            summary.field(
-                "customExtensionStageInstanceId",
-                Some(command.custom_extension_stage_instance_id.as_str()),
-            );
-            resume_access_request::resume(app, &command, call).await
-        }
-    }
 }
 
 async fn list(
@@ -199,15 +162,15 @@ async fn list(
     // Each Graph request of the sweep has the whole retry budget; the sweep as a whole
     // answers in time for the HTTP front end, or well inside functionTimeout.
     let overall = match trigger {
-        Trigger::Http => list_in_progress::HTTP_SWEEP_BUDGET,
-        Trigger::Queue | Trigger::Timer => list_in_progress::SWEEP_BUDGET,
+        Trigger::Http => report::HTTP_SWEEP_BUDGET,
+        Trigger::Queue | Trigger::Timer => report::SWEEP_BUDGET,
     };
     let call = Call::with_request_budget(
         correlation_id(&invocation.id),
         app.settings.retry_budget,
         overall,
     );
-    let report = shared_sweep(app, &call).await;
+    let report = report::shared_sweep(app, &call).await;
     let mut summary = Summary::new(invocation, started);
     summary.field("count", Some(report.count.to_string()));
     summary.field("staleCount", Some(report.stale_count.to_string()));
@@ -250,8 +213,8 @@ async fn list(
     }
     // Measured before it is written: a report of 5,000 items whose names run to the 256
     // characters kept is some 7 MiB of JSON, never built when only what fits is sent.
-    let report = if json_len(&*report) > list_in_progress::MAX_ANSWER_BYTES {
-        raw(&report.truncated(list_in_progress::MAX_ANSWER_BYTES))
+    let report = if json_len(&*report) > report::MAX_ANSWER_BYTES {
+        raw(&report.truncated(report::MAX_ANSWER_BYTES))
     } else {
         raw(&*report)
     };
@@ -261,43 +224,13 @@ async fn list(
     }
 }
 
-/// The report, from one sweep shared by every caller that asks while it runs (and, where
-/// `LIST_IN_PROGRESS_REUSE` says so, within that long of its end): the timer and concurrent
-/// `InProgress` calls cost Graph one sweep, and the process holds one report, not one per
-/// caller. A caller that asks after a sweep ended gets a new one by default, so a report is
-/// never older than the sweep that was running when it was asked for. A caller that cannot
-/// have the sweep before its own deadline sweeps alone (and is cut short).
-async fn shared_sweep(app: &App, call: &Call) -> std::sync::Arc<list_in_progress::Report> {
-    use std::sync::Arc;
-    let asked = Instant::now();
-    let Ok(mut last) = tokio::time::timeout_at(call.deadline().into(), app.last_sweep.lock()).await
-    else {
-        return Arc::new(answering_sweep(app, call).await);
-    };
-    if let Some((ended, report)) = &*last {
-        // It ran while this caller waited, or it is recent enough.
-        if *ended >= asked || ended.elapsed() <= app.settings.list_reuse {
-            return Arc::clone(report);
-        }
-    }
-    let report = Arc::new(answering_sweep(app, call).await);
-    *last = Some((Instant::now(), Arc::clone(&report)));
-    report
-}
-
-/// A sweep for an answer: it keeps the oldest [`list_in_progress::MAX_REPORT_ITEMS`] items.
-async fn answering_sweep(app: &App, call: &Call) -> list_in_progress::Report {
-    let keep = Some(list_in_progress::MAX_REPORT_ITEMS);
-    list_in_progress::sweep_keeping(app, call, keep).await
-}
-
 /// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.
 pub const STALE_LINES: usize = 20;
 
 /// The log line for a stale item (README, *ListInProgress and InProgress*). Its values come
 /// from Graph, so each goes through [`field_value`] as the summary's do.
-fn stale_line(item: &list_in_progress::Item) -> String {
-    use list_in_progress::Item;
+fn stale_line(item: &report::Item) -> String {
+    use report::Item;
     fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
         field_value(value.unwrap_or("-"))
     }
@@ -314,7 +247,7 @@ fn stale_line(item: &list_in_progress::Item) -> String {
             "kind=accessRequest assignmentRequestId={} accessPackageId={} stage={} customExtensionStageInstanceId={} targetId={}",
             value(Some(&r.assignment_request_id)),
             value(r.access_package_id.as_deref()),
-            value(r.stage.as_deref()),
+            value(r.stage.as_ref().map(Stage::as_str)),
             value(Some(&r.custom_extension_stage_instance_id)),
             value(r.target_id.as_deref()),
         ),
@@ -326,7 +259,7 @@ fn stale_line(item: &list_in_progress::Item) -> String {
     )
 }
 
-/// The one place where an outcome or a failure becomes the host's answer, shaped by the
+/// Where an outcome or a failure's `Problem` becomes the host's answer, shaped by the
 /// trigger: HTTP callers get `Outputs.res` with a status; other triggers succeed with
 /// `ReturnValue` or fail the invocation (so Service Bus redelivers).
 fn answer(
@@ -346,22 +279,22 @@ fn answer(
             }
         }
         Err(failure) => {
+            let problem = failure.problem();
             let mut summary = summary;
-            summary.field("status", Some(failure.http_status().to_string()));
+            summary.field("status", Some(problem.status.to_string()));
             tracing::error!(
                 "{}",
-                summary.finish(failure.code(), failure.graph_request_id())
+                summary.finish(&problem.code, problem.graph_request_id.as_deref())
             );
             match trigger {
                 Trigger::Http => InvocationResponse::ok().with_http(HttpOutput {
-                    status: failure.http_status(),
-                    body: raw(&failure.to_json()),
-                    retry_after_seconds: failure.retry_after().map(|d| d.as_secs().max(1)),
+                    status: problem.status,
+                    body: raw(&problem.to_json()),
+                    retry_after_seconds: problem.retry_after_seconds,
                 }),
-                Trigger::Queue | Trigger::Timer => InvocationResponse::failed(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    failure.to_json()["error"].clone(),
-                ),
+                Trigger::Queue | Trigger::Timer => {
+                    InvocationResponse::failed(StatusCode::INTERNAL_SERVER_ERROR, json!(problem))
+                }
             }
         }
     }

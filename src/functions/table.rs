@@ -2,6 +2,7 @@
 //! into what it does and how it is triggered. Everything that differs between functions is
 //! derived from this table, so a new function is one line here (and its folder), and a new
 //! operation or trigger is a compile error at each place that must handle it.
+use crate::command::Kind;
 use strum::{EnumIter, IntoEnumIterator, IntoStaticStr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, IntoStaticStr)]
@@ -17,26 +18,8 @@ pub enum Function {
 /// What a function does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
-    Resume(Resumable),
+    Resume(Kind),
     ListInProgress,
-}
-
-/// The kinds of waiting work a command resumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resumable {
-    /// A Lifecycle Workflows task processing result.
-    Task,
-    /// An Entitlement Management access package assignment request.
-    AccessRequest,
-}
-
-impl From<Resumable> for crate::domain::Kind {
-    fn from(kind: Resumable) -> Self {
-        match kind {
-            Resumable::Task => Self::Task,
-            Resumable::AccessRequest => Self::AccessRequest,
-        }
-    }
 }
 
 /// How a function's invocations arrive, and so how it answers: HTTP through `Outputs.res`,
@@ -65,9 +48,9 @@ impl Function {
     pub fn operation(self) -> Operation {
         use Function::*;
         match self {
-            ResumeTask | ResumeTaskQueue => Operation::Resume(Resumable::Task),
+            ResumeTask | ResumeTaskQueue => Operation::Resume(Kind::Task),
             ResumeAccessRequest | ResumeAccessRequestQueue => {
-                Operation::Resume(Resumable::AccessRequest)
+                Operation::Resume(Kind::AccessRequest)
             }
             ListInProgress | InProgress => Operation::ListInProgress,
         }
@@ -97,7 +80,7 @@ mod tests {
         assert_eq!(Function::from_name("ResumeTaskQueueX"), None);
         assert_eq!(
             Function::ResumeAccessRequestQueue.operation(),
-            Operation::Resume(Resumable::AccessRequest)
+            Operation::Resume(Kind::AccessRequest)
         );
         assert_eq!(Function::InProgress.trigger(), Trigger::Http);
     }

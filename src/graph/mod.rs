@@ -4,8 +4,10 @@
 //! - [`retry`]: the pure retry policy (what to retry, how long to wait);
 //! - [`path`]: Graph URLs built from fixed words and validated ids only;
 //! - [`error`]: how a Graph call failed;
-//! - [`models`]: the resources read, as lenient serde types.
+//! - [`models`]: the resources read, as lenient serde types; [`enums`]: Graph's
+//!   enumerations this app decides on, parsed once.
 pub mod client;
+pub mod enums;
 pub mod error;
 pub mod models;
 pub mod path;

@@ -4,6 +4,8 @@
 //! Graph's data is trusted for nothing: every string field is lenient, so a field that is
 //! missing, null or of another type is `None`, and one malformed item costs that item its
 //! field, never the page or the report.
+use super::enums::lenient_enum;
+pub use super::enums::{CalloutStatus, ProcessingStatus, RequestState, Stage};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::time::Duration;
@@ -78,8 +80,8 @@ pub struct Argument {
 pub struct TaskProcessingResult {
     #[serde(default, deserialize_with = "lenient")]
     pub id: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub processing_status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_enum")]
+    pub processing_status: Option<ProcessingStatus>,
     #[serde(default, deserialize_with = "lenient")]
     pub started_date_time: Option<String>,
     #[serde(default)]
@@ -122,8 +124,8 @@ pub fn iso8601_duration(text: &str) -> Option<Duration> {
 pub struct AssignmentRequest {
     #[serde(default, deserialize_with = "lenient")]
     pub id: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub state: Option<String>,
+    #[serde(default, deserialize_with = "lenient_enum")]
+    pub state: Option<RequestState>,
     #[serde(default, deserialize_with = "lenient")]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
@@ -172,8 +174,8 @@ pub struct CalloutInstance {
     pub id: Option<String>,
     #[serde(default, deserialize_with = "lenient")]
     pub custom_extension_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient")]
-    pub status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_enum")]
+    pub status: Option<CalloutStatus>,
 }
 
 /// An access package assignment policy: which custom extension runs at which stage.
@@ -202,8 +204,8 @@ impl AssignmentPolicy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StageSetting {
-    #[serde(default, deserialize_with = "lenient")]
-    pub stage: Option<String>,
+    #[serde(default, deserialize_with = "lenient_enum")]
+    pub stage: Option<Stage>,
     #[serde(default, deserialize_with = "lenient_object")]
     pub custom_extension: Option<CustomExtension>,
 }

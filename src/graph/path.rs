@@ -1,4 +1,4 @@
-use crate::domain::ResourceId;
+use crate::command::ResourceId;
 
 /// A Graph path below `{root}/{version}`, made only of fixed words and [`ResourceId`]s,
 /// each id percent-encoded as one segment: no input can add a segment or a query.

@@ -9,11 +9,13 @@
 //! its tasks, and one per custom task (plus one per extra page of waiting results): for
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
-use super::report::SweepError;
+use super::build::SweepError;
 use super::{before, bounded_name, each, listed_id};
 use crate::app::App;
-use crate::domain::{Kind, ResourceId};
-use crate::graph::models::{CustomExtension, Task, TaskProcessingResult, Workflow};
+use crate::command::{Kind, ResourceId};
+use crate::graph::models::{
+    CustomExtension, ProcessingStatus, Task, TaskProcessingResult, Workflow,
+};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -264,7 +266,7 @@ async fn waiting_results(
     // The filter is Graph's; checking again costs nothing and guards against a server that ignores it.
     Ok(results
         .into_iter()
-        .filter(|r| r.processing_status.as_deref() == Some("inProgress"))
+        .filter(|r| r.processing_status == Some(ProcessingStatus::InProgress))
         .collect())
 }
 

@@ -1,7 +1,7 @@
 //! The resume shared by both kinds of work: POST the resume action, and when Graph
 //! refuses it, read the resource back to tell a duplicate from a conflict. This is what
 //! makes retries and redeliveries safe: a resume whose answer was lost is recognised.
-use super::outcome::{Failure, Outcome};
+use super::outcome::{Failure, Outcome, Retry};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,7 +51,9 @@ pub(super) async fn resume_or_explain<T: DeserializeOwned>(
         // The read could not be made (throttled, an outage): whether the refusal was of a
         // resume already applied (its answer lost) is unknown, so this is passing trouble,
         // held and tried again, not a refusal to fail on.
-        Err(failure) if Failure::from(failure.clone()).is_transient() => return Err(failure.into()),
+        Err(failure) if Failure::from(failure.clone()).problem().retry == Retry::Later => {
+            return Err(failure.into())
+        }
         Err(_) => return Err(refusal.into()),
     };
     match judge(answer.json()?) {

@@ -1,6 +1,13 @@
-//! The ResumeTask command (README, *Commands*).
+//! Resuming a Lifecycle Workflows task processing result (ResumeTask, ResumeTaskQueue,
+//! `resume task`): the command (README, *Commands*), its Graph request, and how a read-back
+//! is judged.
+use super::outcome::{Failure, Outcome};
+use super::read_back::{resume_or_explain, ReadBack};
 use super::{optional_string, CommandError, ResourceId};
-use serde_json::{Map, Value};
+use crate::app::App;
+use crate::graph::models::{ProcessingStatus, TaskProcessingResult};
+use crate::graph::{Call, GraphPath};
+use serde_json::{json, Map, Value};
 
 const LCW_PATH_PREFIX: &str = "/identityGovernance/lifecycleWorkflows/workflows/";
 const RESUME_ACTIONS: [&str; 3] = [
@@ -27,11 +34,19 @@ impl OperationStatus {
         }
     }
 
-    /// Graph's camelCase spelling, which is also the `processingStatus` a resumed result shows.
+    /// Graph's camelCase spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Completed => "completed",
             Self::Failed => "failed",
+        }
+    }
+
+    /// The `processingStatus` a result resumed with this status shows.
+    fn processing_status(self) -> ProcessingStatus {
+        match self {
+            Self::Completed => ProcessingStatus::Completed,
+            Self::Failed => ProcessingStatus::Failed,
         }
     }
 }
@@ -141,6 +156,60 @@ fn parse_callback_uri_path(path: &str) -> Result<[ResourceId; 3], CommandError> 
     }
     let id = |text: &str| ResourceId::parse_str(FIELD, text);
     Ok([id(w)?, id(t)?, id(r)?])
+}
+
+impl ResumeTask {
+    /// The ids and the status, as the summary line names them.
+    pub(super) fn fields(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("workflowId", self.workflow_id.as_str()),
+            ("taskId", self.task_id.as_str()),
+            (
+                "taskProcessingResultId",
+                self.task_processing_result_id.as_str(),
+            ),
+            ("operationStatus", self.operation_status.as_str()),
+        ]
+    }
+
+    /// Resumes the result, unless `ALLOWED_WORKFLOW_IDS` leaves its workflow out.
+    pub(super) async fn run(&self, app: &App, call: &Call) -> Result<Outcome, Failure> {
+        if let Some(allowed) = &app.settings.allowed_workflow_ids {
+            // Workflow ids are GUIDs: one written in capitals in the setting is the same id.
+            let listed =
+                |id: &ResourceId| id.as_str().eq_ignore_ascii_case(self.workflow_id.as_str());
+            if !allowed.iter().any(listed) {
+                return Err(Failure::WorkflowNotAllowed {
+                    workflow_id: self.workflow_id.to_string(),
+                });
+            }
+        }
+        let result = GraphPath::new()
+            .words("identityGovernance/lifecycleWorkflows/workflows")
+            .id(&self.workflow_id)
+            .words("tasks")
+            .id(&self.task_id)
+            .words("taskProcessingResults")
+            .id(&self.task_processing_result_id);
+        let body = json!({
+            "source": self.source,
+            "type": self.kind,
+            "data": { "operationStatus": self.operation_status.as_str() },
+        });
+        let graph = app.graph().await?;
+        let asked = self.operation_status;
+        resume_or_explain(graph, call, &result, &body, |read| judge(read, asked)).await
+    }
+}
+
+/// A task processing result already `completed`/`failed` as asked is a duplicate; still
+/// `inProgress`, Graph's refusal stands; anything else finished it otherwise.
+fn judge(result: TaskProcessingResult, asked: OperationStatus) -> ReadBack {
+    match result.processing_status {
+        Some(status) if status == asked.processing_status() => ReadBack::AlreadyResumed,
+        Some(ProcessingStatus::InProgress) => ReadBack::StillWaiting,
+        other => ReadBack::Finished(other.map(|s| s.as_str().to_string()).unwrap_or_default()),
+    }
 }
 
 #[cfg(test)]

@@ -11,11 +11,13 @@
 //! waiting requests; then the documented `createdDateTime gt` filter over [`LOOKBACK`]; then
 //! the same without the target. Whichever answers, a request is reported only when one of its
 //! callouts says `waitingForCallback`.
-use super::report::SweepError;
+use super::build::SweepError;
 use super::{before, listed_id};
 use crate::app::App;
-use crate::domain::Kind;
-use crate::graph::models::{AssignmentPolicy, AssignmentRequest, CalloutInstance};
+use crate::command::Kind;
+use crate::graph::models::{
+    AssignmentPolicy, AssignmentRequest, CalloutInstance, CalloutStatus, Stage,
+};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -128,7 +130,7 @@ pub(super) struct Waiting {
 #[derive(Debug, Default)]
 pub(super) struct ExtensionUse {
     /// The stages it is set to run at (more than one makes a callout's stage unknown).
-    pub(super) stages: BTreeSet<String>,
+    pub(super) stages: BTreeSet<Stage>,
     pub(super) timeout: Option<Duration>,
 }
 
@@ -213,11 +215,7 @@ fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<Grap
         let callouts: Vec<CalloutInstance> =
             std::mem::take(&mut request.custom_extension_callout_instances)
                 .into_iter()
-                .filter(|c| {
-                    c.status
-                        .as_deref()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("waitingForCallback"))
-                })
+                .filter(|c| c.status == Some(CalloutStatus::WaitingForCallback))
                 .collect();
         if callouts.is_empty() {
             continue;

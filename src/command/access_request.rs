@@ -1,43 +1,16 @@
-//! The ResumeAccessRequest command (README, *Commands*).
-use super::{one_of, optional_string, CommandError, ResourceId};
-use serde_json::{Map, Value};
+//! Resuming an Entitlement Management access package assignment request waiting at a custom
+//! extension stage (ResumeAccessRequest, ResumeAccessRequestQueue, `resume access-request`):
+//! the command (README, *Commands*), its Graph request, and how a read-back is judged.
+use super::outcome::{Failure, Outcome};
+use super::read_back::{resume_or_explain, ReadBack};
+use super::{one_of, optional_string, Command, CommandError, ResourceId};
+use crate::app::App;
+use crate::graph::models::{AssignmentRequest, CalloutStatus, RequestState, Stage};
+use crate::graph::{Call, GraphPath};
+use serde_json::{json, Map, Value};
 
 const DETAIL_MAX_CHARS: usize = 1000;
 const CONNECTION_TEST: &str = "CustomExtensionConnectionTest";
-
-/// The Entitlement Management stages that can wait for a callback (Graph names them
-/// `assignmentRequestCreated` and so on: [`Stage::as_str`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    Created,
-    Approved,
-    Granted,
-    Removed,
-}
-
-impl Stage {
-    const ALL: [Stage; 4] = [
-        Stage::Created,
-        Stage::Approved,
-        Stage::Granted,
-        Stage::Removed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Created => "assignmentRequestCreated",
-            Stage::Approved => "assignmentRequestApproved",
-            Stage::Granted => "assignmentRequestGranted",
-            Stage::Removed => "assignmentRequestRemoved",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str().eq_ignore_ascii_case(text))
-    }
-}
 
 /// Resume one access package assignment request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,23 +19,21 @@ pub struct ResumeAccessRequest {
     pub stage: Stage,
     pub custom_extension_stage_instance_id: ResourceId,
     pub detail: Option<String>,
-    pub state: Option<String>,
+    /// The request's new state, for example `denied`; `None` lets it continue.
+    pub state: Option<RequestState>,
     pub source: String,
 }
 
-/// What a ResumeAccessRequest body asks for: a resume, or the acknowledgement of Entra's
-/// connection test (a forwarded callout whose stage is `CustomExtensionConnectionTest`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessCommand {
-    Resume(ResumeAccessRequest),
-    ConnectionTest,
-}
-
-impl AccessCommand {
-    pub fn parse(body: &Map<String, Value>, default_source: &str) -> Result<Self, CommandError> {
+impl ResumeAccessRequest {
+    /// What a ResumeAccessRequest body asks for: a resume, or the acknowledgement of Entra's
+    /// connection test (a forwarded callout whose stage is `CustomExtensionConnectionTest`).
+    pub(super) fn parse(
+        body: &Map<String, Value>,
+        default_source: &str,
+    ) -> Result<Command, CommandError> {
         let stage_text = one_of(body, "stage", "Stage")?;
         if stage_text.is_some_and(|s| s.eq_ignore_ascii_case(CONNECTION_TEST)) {
-            return Ok(Self::ConnectionTest);
+            return Ok(Command::ConnectionTest);
         }
         let from_path = match one_of(body, "callbackUriPath", "CallbackUriPath")? {
             Some(path) => Some(parse_callback_uri_path(path)?),
@@ -96,7 +67,9 @@ impl AccessCommand {
         };
         let stage_text =
             stage_text.ok_or_else(|| CommandError::invalid("stage", "'stage' is required"))?;
-        let stage = Stage::parse(stage_text).ok_or_else(|| {
+        let stage = Some(Stage::parse(stage_text))
+            .filter(|stage| Stage::RESUMABLE.contains(stage))
+            .ok_or_else(|| {
             CommandError::invalid(
                 "stage",
                 format!("'stage' is '{stage_text}'; expected assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or assignmentRequestRemoved"),
@@ -122,12 +95,12 @@ impl AccessCommand {
                 format!("'customExtensionStageInstanceDetail' is longer than {DETAIL_MAX_CHARS} characters"),
             ));
         }
-        Ok(Self::Resume(ResumeAccessRequest {
+        Ok(Command::AccessRequest(ResumeAccessRequest {
             assignment_request_id,
             stage,
             custom_extension_stage_instance_id,
             detail: detail.map(str::to_string),
-            state: optional_string(body, "state", "state")?.map(str::to_string),
+            state: optional_string(body, "state", "state")?.map(RequestState::parse),
             source: optional_string(body, "source", "source")?
                 .unwrap_or(default_source)
                 .to_string(),
@@ -149,18 +122,110 @@ fn parse_callback_uri_path(path: &str) -> Result<ResourceId, CommandError> {
     }
 }
 
+const CALLBACK_DATA_TYPE: &str = "microsoft.graph.accessPackageAssignmentRequestCallbackData";
+
+impl ResumeAccessRequest {
+    /// The ids and the stage, as the summary line names them.
+    pub(super) fn fields(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("assignmentRequestId", self.assignment_request_id.as_str()),
+            ("stage", self.stage.as_str()),
+            (
+                "customExtensionStageInstanceId",
+                self.custom_extension_stage_instance_id.as_str(),
+            ),
+        ]
+    }
+
+    pub(super) async fn run(&self, app: &App, call: &Call) -> Result<Outcome, Failure> {
+        let request = GraphPath::new()
+            .words("identityGovernance/entitlementManagement/assignmentRequests")
+            .id(&self.assignment_request_id);
+        let mut data = json!({
+            "@odata.type": CALLBACK_DATA_TYPE,
+            "stage": self.stage.as_str(),
+            "customExtensionStageInstanceId": self.custom_extension_stage_instance_id.as_str(),
+        });
+        if let Some(detail) = &self.detail {
+            data["customExtensionStageInstanceDetail"] = json!(detail);
+        }
+        if let Some(state) = &self.state {
+            data["state"] = json!(state.as_str());
+        }
+        let body = json!({
+            "source": self.source,
+            "type": format!("microsoft.graph.accessPackageCustomExtensionStage.{}", self.stage.as_str()),
+            "data": data,
+        });
+        let graph = app.graph().await?;
+        let instance_id = self.custom_extension_stage_instance_id.as_str();
+        let asked = Decision::of(self.state.as_ref());
+        resume_or_explain(graph, call, &request, &body, |read| {
+            judge(read, instance_id, asked)
+        })
+        .await
+    }
+}
+
+/// What a callback decides: the request goes on, or (`state: denied`) it is denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Continue,
+    Deny,
+}
+
+impl Decision {
+    fn of(state: Option<&RequestState>) -> Self {
+        match state {
+            Some(RequestState::Denied) => Decision::Deny,
+            _ => Decision::Continue,
+        }
+    }
+}
+
+/// The request's callout instance tells whether a callback was already received, is still
+/// awaited, or can no longer be given (then its status, or the request's when the instance
+/// is gone). A received callback is this one again (a duplicate) only if the request shows
+/// the same decision: a deny after a continue, or a continue after a deny, is a conflict
+/// that names the request's state, as a task completed and then failed is.
+fn judge(request: AssignmentRequest, instance_id: &str, asked: Decision) -> ReadBack {
+    let instance_status = request
+        .custom_extension_callout_instances
+        .iter()
+        .find(|i| i.id.as_deref() == Some(instance_id))
+        .and_then(|i| i.status.as_ref());
+    match instance_status {
+        Some(CalloutStatus::CallbackReceived) => {
+            if Decision::of(request.state.as_ref()) == asked {
+                ReadBack::AlreadyResumed
+            } else {
+                let state = request.state.map(|s| s.as_str().to_string());
+                ReadBack::Finished(state.or(request.status).unwrap_or_else(|| "unknown".into()))
+            }
+        }
+        Some(CalloutStatus::WaitingForCallback) => ReadBack::StillWaiting,
+        other => ReadBack::Finished(
+            other
+                .map(CalloutStatus::as_str)
+                .or(request.status.as_deref())
+                .unwrap_or("unknown")
+                .to_string(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(value: Value) -> Result<AccessCommand, CommandError> {
-        AccessCommand::parse(value.as_object().unwrap(), "resume-handler")
+    fn parse(value: Value) -> Result<Command, CommandError> {
+        ResumeAccessRequest::parse(value.as_object().unwrap(), "resume-handler")
     }
 
     fn resume(value: Value) -> ResumeAccessRequest {
         match parse(value).unwrap() {
-            AccessCommand::Resume(r) => r,
+            Command::AccessRequest(r) => r,
             other => panic!("expected a resume, got {other:?}"),
         }
     }
@@ -173,7 +238,7 @@ mod tests {
         );
         assert_eq!(r.assignment_request_id.as_str(), "req1");
         assert_eq!(r.stage, Stage::Approved);
-        assert_eq!(r.state.as_deref(), Some("denied"));
+        assert_eq!(r.state, Some(RequestState::Denied));
         assert_eq!(r.source, "resume-handler");
     }
 
@@ -192,11 +257,11 @@ mod tests {
     fn a_connection_test_needs_nothing_else() {
         assert_eq!(
             parse(json!({"Stage": "CustomExtensionConnectionTest"})).unwrap(),
-            AccessCommand::ConnectionTest
+            Command::ConnectionTest
         );
         assert_eq!(
             parse(json!({"stage": "customextensionconnectiontest"})).unwrap(),
-            AccessCommand::ConnectionTest
+            Command::ConnectionTest
         );
     }
 
@@ -261,5 +326,43 @@ mod tests {
             v
         })
         .is_ok());
+    }
+
+    fn request(state: &str, instance_status: &str) -> AssignmentRequest {
+        serde_json::from_value(json!({
+            "id": "r", "state": state, "status": "Delivering",
+            "customExtensionCalloutInstances": [{"id": "i", "status": instance_status}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_received_callback_is_a_duplicate_only_with_the_same_decision() {
+        use Decision::*;
+        let judged = |state, status, asked| match judge(request(state, status), "i", asked) {
+            ReadBack::AlreadyResumed => "already".to_string(),
+            ReadBack::StillWaiting => "waiting".to_string(),
+            ReadBack::Finished(current) => format!("conflict {current}"),
+        };
+        assert_eq!(
+            judged("delivering", "callbackReceived", Continue),
+            "already"
+        );
+        assert_eq!(judged("denied", "CallbackReceived", Deny), "already");
+        assert_eq!(
+            judged("delivering", "callbackReceived", Deny),
+            "conflict delivering"
+        );
+        assert_eq!(
+            judged("denied", "callbackReceived", Continue),
+            "conflict denied"
+        );
+        assert_eq!(judged("submitted", "waitingForCallback", Deny), "waiting");
+        assert_eq!(
+            judged("submitted", "callbackTimedOut", Continue),
+            "conflict callbackTimedOut"
+        );
+        assert_eq!(Decision::of(Some(&RequestState::parse("Denied"))), Deny);
+        assert_eq!(Decision::of(None), Continue);
     }
 }

@@ -1,5 +1,5 @@
-//! ListInProgress (timer) and InProgress (HTTP GET): the work that waits for a custom
-//! extension's callback, with how long each item has left (README, *ListInProgress and
+//! The report behind ListInProgress (timer), InProgress (HTTP GET) and `resume-handler
+//! report`: the work that waits for a custom extension's callback, with how long each item has left (README, *ListInProgress and
 //! InProgress*): Lifecycle Workflows task processing results ([`tasks`]) and Entitlement
 //! Management access package assignment requests ([`access_requests`]), each kind swept at
 //! the same time as the other, unless `LIST_IN_PROGRESS_KINDS` leaves it out.
@@ -7,19 +7,20 @@
 //! Each sweep asks Graph, keeping what it learns until the deadline; [`report`] turns that
 //! into the report, with no I/O.
 mod access_requests;
-mod report;
+mod build;
 mod tasks;
 
 #[cfg(test)]
-pub use report::{AccessRequestItem, TaskItem, Waiting};
+pub use build::{AccessRequestItem, TaskItem, Waiting};
 
-pub use report::{Item, Report, MAX_ANSWER_BYTES};
+pub use build::{Item, Report, MAX_ANSWER_BYTES};
 
 use crate::app::App;
-use crate::domain::{Kind, ResourceId};
+use crate::command::{Kind, ResourceId};
 use crate::graph::{Call, GraphFailure};
 use futures::stream::{self, StreamExt};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The timer's sweep stops here with what it has (`partial: true`), well inside
@@ -59,7 +60,7 @@ pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Repor
         }
     };
     let (tasks, requests) = tokio::join!(tasks, requests);
-    report::report(
+    build::report(
         tasks,
         requests,
         app.settings.stale_after,
@@ -67,6 +68,34 @@ pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Repor
         started.elapsed(),
         keep,
     )
+}
+
+/// The report, from one sweep shared by every caller that asks while it runs (and, where
+/// `LIST_IN_PROGRESS_REUSE` says so, within that long of its end): the timer and concurrent
+/// `InProgress` calls cost Graph one sweep, and the process holds one report, not one per
+/// caller. A caller that asks after a sweep ended gets a new one by default, so a report is
+/// never older than the sweep that was running when it was asked for. A caller that cannot
+/// have the sweep before its own deadline sweeps alone (and is cut short).
+pub async fn shared_sweep(app: &App, call: &Call) -> Arc<Report> {
+    let asked = Instant::now();
+    let Ok(mut last) = tokio::time::timeout_at(call.deadline().into(), app.last_sweep.lock()).await
+    else {
+        return Arc::new(answering_sweep(app, call).await);
+    };
+    if let Some((ended, report)) = &*last {
+        // It ran while this caller waited, or it is recent enough.
+        if *ended >= asked || ended.elapsed() <= app.settings.list_reuse {
+            return Arc::clone(report);
+        }
+    }
+    let report = Arc::new(answering_sweep(app, call).await);
+    *last = Some((Instant::now(), Arc::clone(&report)));
+    report
+}
+
+/// A sweep for an answer: it keeps the oldest [`MAX_REPORT_ITEMS`] items.
+async fn answering_sweep(app: &App, call: &Call) -> Report {
+    sweep_keeping(app, call, Some(MAX_REPORT_ITEMS)).await
 }
 
 /// The output of `work`, if it finishes before `deadline`.

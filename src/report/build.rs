@@ -1,8 +1,9 @@
 //! The report: what the sweeps gathered, with each waiting item's age, deadline and
 //! staleness, in the shape the README documents. No I/O here.
 use super::{access_requests, bounded_name, tasks};
-use crate::domain::Kind;
-use crate::functions::outcome::Failure;
+use crate::command::Failure;
+use crate::command::Kind;
+use crate::graph::models::{RequestState, Stage};
 use crate::graph::GraphFailure;
 use crate::host::json_len;
 use serde::Serialize;
@@ -91,13 +92,13 @@ pub struct AccessRequestItem {
     pub access_package_name: Option<String>,
     /// The stage the callout was made at, from the access package's policies; `None` when
     /// they could not be read, or run the same extension at more than one stage.
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     pub custom_extension_stage_instance_id: String,
     pub custom_extension_id: Option<String>,
     /// The user the request is for (its assignment's target).
     pub target_id: Option<String>,
     pub target_name: Option<String>,
-    pub request_state: Option<String>,
+    pub request_state: Option<RequestState>,
     pub request_created_date_time: Option<String>,
     #[serde(flatten)]
     pub waiting: Waiting,
@@ -165,13 +166,13 @@ impl SweepError {
     /// A part of the sweep that failed, classified as every failure is (see [`Failure`]):
     /// Graph's status and code where Graph gave them.
     pub(super) fn new(kind: Kind, workflow_id: Option<&str>, failure: &GraphFailure) -> Self {
-        let failure = Failure::from(failure.clone());
+        let problem = Failure::from(failure.clone()).problem();
         Self {
             kind: Some(kind),
             workflow_id: workflow_id.map(str::to_string),
-            status: failure.upstream_status(),
-            code: failure.graph_code().unwrap_or(failure.code()).to_string(),
-            message: failure.message(),
+            status: problem.upstream_status(),
+            code: problem.graph_code.unwrap_or(problem.code),
+            message: problem.message,
         }
     }
 }
@@ -243,9 +244,7 @@ pub(super) fn report(
             let stage = used
                 .filter(|u| u.stages.len() == 1)
                 .and_then(|u| u.stages.first().cloned());
-            let created_stage = stage
-                .as_deref()
-                .is_some_and(|s| s.eq_ignore_ascii_case("assignmentRequestCreated"));
+            let created_stage = stage == Some(Stage::Created);
             let target = request.assignment.as_ref().and_then(|a| a.target.clone());
             let created = date(request.created_date_time.as_deref());
             let timeout = used.and_then(|u| u.timeout);
