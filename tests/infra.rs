@@ -10,13 +10,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use tree_sitter::{Node, Tree};
 
-// The Bicep reading and checking of tests/bicep, for the parser and the file list.
-#[allow(dead_code)]
-#[path = "bicep/check.rs"]
-mod check;
-#[allow(dead_code)]
-#[path = "bicep/published.rs"]
-mod published;
+// The Bicep reading of tests/bicep: the file list and the parser.
+#[path = "bicep/source.rs"]
+mod source;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -32,13 +28,13 @@ fn json(path: &str) -> Value {
 }
 
 fn bicep_files() -> Vec<PathBuf> {
-    check::bicep_files(&root().join("infra"))
+    source::bicep_files(&root().join("infra"))
 }
 
-use check::readable;
+use source::readable;
 
 fn parse(source: &str) -> Tree {
-    check::parse(&readable(source))
+    source::parse(&readable(source))
 }
 
 fn first_error(node: Node) -> Option<Node> {

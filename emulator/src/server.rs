@@ -109,27 +109,43 @@ async fn dispatch(
         }
         _ => match path.trim_start_matches('/').split_once('/') {
             Some((version @ ("v1.0" | "beta"), _)) => {
-                graph(
-                    emulator, version, method, path, raw_query, query, headers, body,
-                )
-                .await
+                let request = Incoming {
+                    method,
+                    path,
+                    raw_query,
+                    headers,
+                    body,
+                };
+                graph(emulator, version, query, request).await
             }
             _ => StatusCode::NOT_FOUND.into_response(),
         },
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A Graph request as it reached the emulator.
+struct Incoming<'a> {
+    method: &'a Method,
+    path: &'a str,
+    /// The query string as sent, for links that repeat it.
+    raw_query: &'a str,
+    headers: &'a HeaderMap,
+    body: Bytes,
+}
+
 async fn graph(
     emulator: &Emulator,
     version: &str,
-    method: &Method,
-    path: &str,
-    raw_query: &str,
     query: Query,
-    headers: &HeaderMap,
-    body: Bytes,
+    request: Incoming<'_>,
 ) -> Response {
+    let Incoming {
+        method,
+        path,
+        raw_query,
+        headers,
+        body,
+    } = request;
     emulator.count_graph_request();
     let client_request_id = headers
         .get("client-request-id")

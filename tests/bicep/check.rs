@@ -17,10 +17,11 @@
 //! Values the checks cannot see through (parameters, function results other than `union`,
 //! `any(…)`) are taken as the compiler takes `any`: unchecked.
 use crate::published::{Property, Published, Shape, DEPLOY_TIME_CONSTANT, READ_ONLY, REQUIRED};
+use crate::source::{parse, readable};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use tree_sitter::{Node, Parser, Tree};
+use tree_sitter::Node;
 
 /// Top-level properties the compiler requires to be deploy-time constants on a resource it
 /// deploys (`WriteOnlyDeployTimeConstantPropertyNames` and the scope and parent it adds).
@@ -71,45 +72,6 @@ pub struct Declared {
     pub line: usize,
     /// The comment lines just above the declaration.
     pub comment: String,
-}
-
-/// Every `.bicep` file under `folder`, sorted.
-pub fn bicep_files(folder: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut folders = vec![folder.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).expect("a readable folder") {
-            let path = entry.expect("a readable entry").path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "bicep") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// The source as tree-sitter-bicep reads it: the grammar predates `extension x`, which has
-/// the shape of the `import 'x'` it replaced. Lines keep their numbers.
-pub fn readable(source: &str) -> String {
-    source
-        .lines()
-        .map(|line| match line.strip_prefix("extension ") {
-            Some(name) => format!("import '{}'", name.trim()),
-            None => line.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-pub fn parse(source: &str) -> Tree {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_bicep::LANGUAGE.into())
-        .expect("the Bicep grammar loads");
-    parser.parse(source, None).expect("tree-sitter parses")
 }
 
 /// Every finding in the file at `path` (module paths are read relative to it).

@@ -7,6 +7,7 @@
 //! `bicep build` and `bicep lint` on infra/main.bicep.
 mod check;
 mod published;
+mod source;
 
 use check::{check_at_version, check_file, check_source, declarations, Finding};
 use published::{is_preview, Published};
@@ -17,7 +18,7 @@ fn infra() -> PathBuf {
 }
 
 fn bicep_files() -> Vec<PathBuf> {
-    check::bicep_files(&infra())
+    source::bicep_files(&infra())
 }
 
 fn listed(findings: &[Finding]) -> String {
