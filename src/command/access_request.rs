@@ -19,8 +19,9 @@ pub struct ResumeAccessRequest {
     pub stage: Stage,
     pub custom_extension_stage_instance_id: ResourceId,
     pub detail: Option<String>,
-    /// The request's new state, for example `denied`; `None` lets it continue.
-    pub state: Option<RequestState>,
+    /// The request's new state as given, for example `denied`, passed to Graph as it is;
+    /// `None` lets the request continue.
+    pub state: Option<String>,
     pub source: String,
 }
 
@@ -70,11 +71,16 @@ impl ResumeAccessRequest {
         let stage = Some(Stage::parse(stage_text))
             .filter(|stage| Stage::RESUMABLE.contains(stage))
             .ok_or_else(|| {
-            CommandError::invalid(
-                "stage",
-                format!("'stage' is '{stage_text}'; expected assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or assignmentRequestRemoved"),
-            )
-        })?;
+                let names: Vec<&str> = Stage::RESUMABLE.iter().map(Stage::as_str).collect();
+                let (last, rest) = names.split_last().expect("four stages");
+                CommandError::invalid(
+                    "stage",
+                    format!(
+                        "'stage' is '{stage_text}'; expected {} or {last}",
+                        rest.join(", ")
+                    ),
+                )
+            })?;
         let instance = one_of(
             body,
             "customExtensionStageInstanceId",
@@ -100,7 +106,7 @@ impl ResumeAccessRequest {
             stage,
             custom_extension_stage_instance_id,
             detail: detail.map(str::to_string),
-            state: optional_string(body, "state", "state")?.map(RequestState::parse),
+            state: optional_string(body, "state", "state")?.map(str::to_string),
             source: optional_string(body, "source", "source")?
                 .unwrap_or(default_source)
                 .to_string(),
@@ -150,7 +156,7 @@ impl ResumeAccessRequest {
             data["customExtensionStageInstanceDetail"] = json!(detail);
         }
         if let Some(state) = &self.state {
-            data["state"] = json!(state.as_str());
+            data["state"] = json!(state);
         }
         let body = json!({
             "source": self.source,
@@ -159,7 +165,7 @@ impl ResumeAccessRequest {
         });
         let graph = app.graph().await?;
         let instance_id = self.custom_extension_stage_instance_id.as_str();
-        let asked = Decision::of(self.state.as_ref());
+        let asked = Decision::asked(self.state.as_deref());
         resume_or_explain(graph, call, &request, &body, |read| {
             judge(read, instance_id, asked)
         })
@@ -175,6 +181,12 @@ enum Decision {
 }
 
 impl Decision {
+    /// What a command's `state` asks for.
+    fn asked(state: Option<&str>) -> Self {
+        Self::of(state.map(RequestState::parse).as_ref())
+    }
+
+    /// What a request's state shows was decided.
     fn of(state: Option<&RequestState>) -> Self {
         match state {
             Some(RequestState::Denied) => Decision::Deny,
@@ -238,7 +250,7 @@ mod tests {
         );
         assert_eq!(r.assignment_request_id.as_str(), "req1");
         assert_eq!(r.stage, Stage::Approved);
-        assert_eq!(r.state, Some(RequestState::Denied));
+        assert_eq!(r.state.as_deref(), Some("denied"));
         assert_eq!(r.source, "resume-handler");
     }
 
@@ -304,6 +316,12 @@ mod tests {
             parse(v).unwrap_err().target
         };
         assert_eq!(broken("stage", json!("assignmentRequestExpired")), "stage");
+        let mut expired = ok.clone();
+        expired["stage"] = json!("assignmentRequestExpired");
+        assert_eq!(
+            parse(expired).unwrap_err().message,
+            "'stage' is 'assignmentRequestExpired'; expected assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or assignmentRequestRemoved"
+        );
         assert_eq!(
             broken("customExtensionStageInstanceId", json!("a/b")),
             "customExtensionStageInstanceId"
@@ -362,7 +380,7 @@ mod tests {
             judged("submitted", "callbackTimedOut", Continue),
             "conflict callbackTimedOut"
         );
-        assert_eq!(Decision::of(Some(&RequestState::parse("Denied"))), Deny);
-        assert_eq!(Decision::of(None), Continue);
+        assert_eq!(Decision::asked(Some("Denied")), Deny);
+        assert_eq!(Decision::asked(None), Continue);
     }
 }
