@@ -253,8 +253,9 @@ mod tests {
 
     const IDLE: Duration = Duration::from_millis(300);
 
-    /// A handler on an ephemeral port whose connections idle out after [`IDLE`].
-    async fn serve_with_short_idle_timeout() -> SocketAddr {
+    /// A connection to a new handler whose connections idle out after [`IDLE`], on which
+    /// `sent` has been written.
+    async fn connection_that_sent(sent: &[u8]) -> TcpStream {
         let settings = Settings::for_operator(&Env::from_pairs([(
             "IDENTITY_ENDPOINT",
             "http://127.0.0.1:1/msi/token",
@@ -264,9 +265,10 @@ mod tests {
             .await
             .unwrap()
             .with_idle_timeout(IDLE);
-        let address = application.local_addr();
+        let mut stream = TcpStream::connect(application.local_addr()).await.unwrap();
         tokio::spawn(application.run_until_stopped(std::future::pending()));
-        address
+        stream.write_all(sent).await.unwrap();
+        stream
     }
 
     /// Everything the handler sends until it closes the connection; `None` if it is still
@@ -282,12 +284,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_that_stops_inside_its_headers_is_closed() {
-        let address = serve_with_short_idle_timeout().await;
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(b"POST /ResumeTask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
-            .await
-            .unwrap();
+        let mut stream =
+            connection_that_sent(b"POST /ResumeTask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-").await;
         assert!(
             read_until_closed(&mut stream).await.is_some(),
             "a half-sent request line held its connection open"
@@ -296,12 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_kept_alive_connection_with_nothing_to_send_is_closed() {
-        let address = serve_with_short_idle_timeout().await;
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            .await
-            .unwrap();
+        let mut stream = connection_that_sent(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
         let answered = read_until_closed(&mut stream)
             .await
             .expect("an idle kept-alive connection stayed open");
@@ -310,12 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_clock_stops_once_the_headers_have_arrived() {
-        let address = serve_with_short_idle_timeout().await;
-        let mut stream = TcpStream::connect(address).await.unwrap();
-        stream
-            .write_all(b"POST /NoSuchFunction HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
-            .await
-            .unwrap();
+        let mut stream = connection_that_sent(b"POST /NoSuchFunction HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nConnection: close\r\n\r\n").await;
         tokio::time::sleep(IDLE * 3).await;
         stream.write_all(b"{}").await.unwrap();
         let answered = read_until_closed(&mut stream).await.unwrap();

@@ -8,9 +8,7 @@
 use super::report::{self, Filters};
 use super::{put, resume_body, Status};
 use crate::app::App;
-use crate::command::CommandError;
-use crate::command::Kind;
-use crate::command::{Failure, Outcome};
+use crate::command::{CommandError, Failure, Kind, Outcome};
 use crate::graph::models::Stage;
 use crate::report::Item;
 use crate::telemetry::escape;

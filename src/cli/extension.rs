@@ -12,8 +12,7 @@
 //! from a list it could not read in full (docs/graph.md, *Authorized apps*).
 use super::{call, print_failure};
 use crate::app::App;
-use crate::command::Failure;
-use crate::command::{CommandError, ResourceId};
+use crate::command::{CommandError, Failure, ResourceId};
 use crate::graph::models::iso8601_duration;
 use crate::graph::{Call, GraphClient, GraphPath};
 use crate::telemetry::escape;

@@ -22,7 +22,7 @@ pub use access_request::ResumeAccessRequest;
 pub use error::CommandError;
 pub use id::ResourceId;
 pub use kind::Kind;
-pub use outcome::{Failure, Outcome, Retry};
+pub use outcome::{Failure, Outcome, Problem, Retry};
 pub use task::ResumeTask;
 
 use crate::app::App;

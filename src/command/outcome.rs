@@ -1,7 +1,7 @@
 //! Outcomes and failures of one invocation, and how each is answered (README, *Outcomes*): in one
 //! place, so an HTTP caller and a queue see the same facts.
 use crate::command::CommandError;
-use crate::graph::GraphFailure;
+use crate::graph::{GraphFailure, RetryPolicy};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -198,11 +198,11 @@ impl From<GraphFailure> for Failure {
 impl Failure {
     /// How every front end answers this failure: the one place it is decided.
     pub fn problem(&self) -> Problem {
-        let mut problem = Problem {
-            status: 0,
+        let answered = |status: u16, code: &str| Problem {
+            status,
             retry: Retry::Never,
             invalid: false,
-            code: String::new(),
+            code: code.to_string(),
             message: self.to_string(),
             target: None,
             graph_code: None,
@@ -212,69 +212,63 @@ impl Failure {
             graph_request_id: None,
         };
         match self {
-            Failure::Invalid(error) => {
-                problem.status = if error.is_too_large() { 413 } else { 400 };
-                problem.code = error.code.into();
-                problem.invalid = true;
-                problem.target = Some(error.target.clone());
-            }
-            Failure::WorkflowNotAllowed { .. } => {
-                problem.status = 403;
-                problem.code = "workflowNotAllowed".into();
-                problem.target = Some("workflowId".into());
-            }
-            Failure::NotFound { code, request_id } => {
-                problem.status = 404;
-                // Graph's own code (ResourceNotFound, …) is the answer's.
-                problem.code = code.clone();
-                problem.graph_request_id = request_id.clone();
-            }
-            Failure::Forbidden { code, request_id } => {
-                problem.status = 403;
-                problem.code = "forbidden".into();
-                problem.retry = Retry::AfterPropagation;
-                problem.graph_code = Some(code.clone());
-                problem.graph_request_id = request_id.clone();
-            }
+            Failure::Invalid(error) => Problem {
+                invalid: true,
+                target: Some(error.target.clone()),
+                ..answered(if error.is_too_large() { 413 } else { 400 }, error.code)
+            },
+            Failure::WorkflowNotAllowed { .. } => Problem {
+                target: Some("workflowId".into()),
+                ..answered(403, "workflowNotAllowed")
+            },
+            // Graph's own code (ResourceNotFound, …) is the answer's.
+            Failure::NotFound { code, request_id } => Problem {
+                graph_request_id: request_id.clone(),
+                ..answered(404, code)
+            },
+            Failure::Forbidden { code, request_id } => Problem {
+                retry: Retry::AfterPropagation,
+                graph_code: Some(code.clone()),
+                graph_request_id: request_id.clone(),
+                ..answered(403, "forbidden")
+            },
             Failure::Conflict {
                 current_status,
                 request_id,
-            } => {
-                problem.status = 409;
-                problem.code = "conflict".into();
-                problem.current_status = Some(current_status.clone());
-                problem.graph_request_id = request_id.clone();
-            }
+            } => Problem {
+                current_status: Some(current_status.clone()),
+                graph_request_id: request_id.clone(),
+                ..answered(409, "conflict")
+            },
             Failure::Unavailable {
                 retry_after,
                 code,
                 request_id,
                 ..
-            } => {
-                problem.status = 503;
-                problem.code = "graphUnavailable".into();
-                problem.retry = Retry::Later;
-                problem.retry_after_seconds = Some(retry_after.as_secs().max(1));
-                problem.graph_code = code.clone();
-                problem.graph_request_id = request_id.clone();
-            }
+            } => Problem {
+                retry: Retry::Later,
+                retry_after_seconds: Some(retry_after.as_secs().max(1)),
+                graph_code: code.clone(),
+                graph_request_id: request_id.clone(),
+                ..answered(503, "graphUnavailable")
+            },
             Failure::GraphError {
                 status,
                 code,
                 request_id,
                 ..
-            } => {
-                problem.status = 502;
-                problem.code = "graphError".into();
-                if status.is_some_and(crate::graph::RetryPolicy::is_transient) {
-                    problem.retry = Retry::Later;
-                }
-                problem.graph_code = Some(code.clone());
-                problem.graph_status = *status;
-                problem.graph_request_id = request_id.clone();
-            }
+            } => Problem {
+                retry: if status.is_some_and(RetryPolicy::is_transient) {
+                    Retry::Later
+                } else {
+                    Retry::Never
+                },
+                graph_code: Some(code.clone()),
+                graph_status: *status,
+                graph_request_id: request_id.clone(),
+                ..answered(502, "graphError")
+            },
         }
-        problem
     }
 }
 

@@ -48,13 +48,16 @@ pub(super) async fn resume_or_explain<T: DeserializeOwned>(
     let answer = match graph.get(call, graph.url(resource)).await {
         Ok(answer) => answer,
         Err(failure @ GraphFailure::Status { status: 404, .. }) => return Err(failure.into()),
-        // The read could not be made (throttled, an outage): whether the refusal was of a
-        // resume already applied (its answer lost) is unknown, so this is passing trouble,
-        // held and tried again, not a refusal to fail on.
-        Err(failure) if Failure::from(failure.clone()).problem().retry == Retry::Later => {
-            return Err(failure.into())
+        Err(failure) => {
+            // The read could not be made (throttled, an outage): whether the refusal was of
+            // a resume already applied (its answer lost) is unknown, so this is passing
+            // trouble, held and tried again, not a refusal to fail on.
+            let failure = Failure::from(failure);
+            return Err(match failure.problem().retry {
+                Retry::Later => failure,
+                Retry::Never | Retry::AfterPropagation => refusal.into(),
+            });
         }
-        Err(_) => return Err(refusal.into()),
     };
     match judge(answer.json()?) {
         ReadBack::AlreadyResumed => Ok(Outcome::AlreadyResumed {

@@ -10,7 +10,7 @@ mod summary;
 pub mod table;
 
 use crate::app::App;
-use crate::command::{Command, Failure, Kind, Outcome, Retry};
+use crate::command::{Command, Failure, Kind, Outcome, Problem, Retry};
 use crate::graph::models::Stage;
 use crate::graph::Call;
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
@@ -116,13 +116,14 @@ async fn resume(
             }
             command.run(app, &call).await
         }
-    };
+    }
+    .map_err(|failure| failure.problem());
     // A delivery that met Graph's passing trouble holds its message until its budget is
     // spent, so each delivery rides out as much of an outage as the budget allows instead
     // of failing and being redelivered at once (README, *Outages*). Nothing is sent
     // meanwhile; a stop ends the hold. An HTTP caller is answered at once.
-    if let (Trigger::Queue, Err(failure)) = (trigger, &outcome) {
-        match failure.problem().retry {
+    if let (Trigger::Queue, Err(problem)) = (trigger, &outcome) {
+        match problem.retry {
             Retry::Later => app.wait_until(call.deadline()).await,
             // A permission or an authorizedApps entry granted minutes ago may not have
             // reached Graph yet: each delivery holds half its budget before failing, so the
@@ -259,12 +260,12 @@ fn stale_line(item: &report::Item) -> String {
     )
 }
 
-/// Where an outcome or a failure's `Problem` becomes the host's answer, shaped by the
+/// Where an outcome or a failure's [`Problem`] becomes the host's answer, shaped by the
 /// trigger: HTTP callers get `Outputs.res` with a status; other triggers succeed with
 /// `ReturnValue` or fail the invocation (so Service Bus redelivers).
 fn answer(
     trigger: Trigger,
-    outcome: Result<Outcome, Failure>,
+    outcome: Result<Outcome, Problem>,
     summary: Summary,
 ) -> InvocationResponse {
     match outcome {
@@ -278,8 +279,7 @@ fn answer(
                 }
             }
         }
-        Err(failure) => {
-            let problem = failure.problem();
+        Err(problem) => {
             let mut summary = summary;
             summary.field("status", Some(problem.status.to_string()));
             tracing::error!(
