@@ -522,7 +522,7 @@ fn id_list(env: &Env, setting: &'static str) -> Result<Option<Vec<ResourceId>>, 
         .filter(|s| !s.is_empty())
         .map(|id| {
             ResourceId::parse_str(setting, id)
-                .map_err(|e| invalid(setting, format!("'{id}': {}", e.message)))
+                .map_err(|e| invalid(setting, format!("'{id}': {}", e.message())))
         })
         .collect::<Result<_, _>>()
         .map(Some)

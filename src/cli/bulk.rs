@@ -6,15 +6,15 @@
 //! fails tasks and denies access requests (where the stage allows: Graph refuses the others,
 //! and each refusal is a failed line).
 use super::report::{self, Filters};
-use super::{put, resume_body, Status};
 use crate::app::App;
-use crate::command::{CommandError, Failure, Kind, Outcome};
-use crate::graph::models::Stage;
-use crate::report::Item;
+use crate::command::{
+    Callback, Command, CommandError, Failure, Kind, OperationStatus, Outcome, ResourceId,
+    ResumeAccessRequest, ResumeTask, TaskNames,
+};
+use crate::report::{AccessRequestItem, Item, TaskItem};
 use crate::telemetry::escape;
 use clap::Args;
 use futures::stream::{self, StreamExt};
-use serde_json::Map;
 use std::io::BufRead;
 use std::process::ExitCode;
 
@@ -28,7 +28,7 @@ pub(super) struct BulkArgs {
     /// How the work ends (required with --from-report): completed (tasks complete, access
     /// requests continue) or failed (tasks fail, access requests are denied).
     #[arg(long = "operation-status", visible_alias = "status", value_enum)]
-    status: Option<Status>,
+    status: Option<OperationStatus>,
     /// Show what would be resumed, and resume nothing.
     #[arg(long)]
     dry_run: bool,
@@ -107,7 +107,7 @@ fn confirmed(what: &str) -> bool {
 }
 
 /// "3 task processing results as failed and 2 access package requests denied".
-fn describe(items: &[Item], status: Status) -> String {
+fn describe(items: &[Item], status: OperationStatus) -> String {
     let count = |kind| items.iter().filter(|i| i.kind() == kind).count();
     let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
     let tasks = count(Kind::Task);
@@ -121,8 +121,8 @@ fn describe(items: &[Item], status: Status) -> String {
     });
     let requests = (requests > 0).then(|| {
         let how = match status {
-            Status::Completed => "to continue",
-            Status::Failed => "denied",
+            OperationStatus::Completed => "to continue",
+            OperationStatus::Failed => "denied",
         };
         format!("{} {how}", plural(requests, "access package request"))
     });
@@ -133,52 +133,60 @@ fn describe(items: &[Item], status: Status) -> String {
         .join(" and ")
 }
 
-/// One item's resume: the body a queue message would carry, through the command's own path.
-async fn resume(app: &App, item: &Item, status: Status) -> Result<Outcome, Failure> {
-    let mut body = Map::new();
-    match item {
-        Item::Task(t) => {
-            put(&mut body, "workflowId", Some(&t.workflow_id));
-            put(&mut body, "taskId", Some(&t.task_id));
-            put(
-                &mut body,
-                "taskProcessingResultId",
-                Some(&t.task_processing_result_id),
-            );
-            put(&mut body, "operationStatus", Some(status.as_str()));
-            resume_body(app, Kind::Task, &body).await
+/// One item's resume, built by the core's own constructors from what the report listed (Graph
+/// lists the ids, so they meet the same rules as a command's), and run as the functions run it.
+async fn resume(app: &App, item: &Item, status: OperationStatus) -> Result<Outcome, Failure> {
+    let source = &app.settings.resume_source;
+    let command = match item {
+        Item::Task(item) => task(item, status, source).map(Command::Task),
+        Item::AccessRequest(item) => {
+            access_request(item, status, source).map(Command::AccessRequest)
         }
-        Item::AccessRequest(r) => {
-            // A stage is required, and only the access package's policies tell it.
-            let stage = r.stage.as_ref().map(Stage::as_str).ok_or_else(|| {
-                Failure::Invalid(CommandError::invalid(
-                    "--stage",
-                    "the stage of this callout is unknown (its access package's policies could not be read, or run the extension at more than one stage): resume it with `resume-handler resume access-request --stage …`",
-                ))
-            })?;
-            put(
-                &mut body,
-                "assignmentRequestId",
-                Some(&r.assignment_request_id),
-            );
-            put(&mut body, "stage", Some(stage));
-            put(
-                &mut body,
-                "customExtensionStageInstanceId",
-                Some(&r.custom_extension_stage_instance_id),
-            );
-            if let Status::Failed = status {
-                put(&mut body, "state", Some("denied"));
-            }
-            resume_body(app, Kind::AccessRequest, &body).await
-        }
-    }
+    };
+    super::run(app, command.map_err(Failure::Invalid)?).await
+}
+
+fn task(
+    item: &TaskItem,
+    status: OperationStatus,
+    source: &str,
+) -> Result<ResumeTask, CommandError> {
+    let names = TaskNames {
+        workflow_id: Some(&item.workflow_id),
+        task_id: Some(&item.task_id),
+        task_processing_result_id: Some(&item.task_processing_result_id),
+        callback_uri_path: None,
+    };
+    Ok(ResumeTask::new(names.resolve()?, status, source))
+}
+
+/// `failed` denies the request; `completed` lets it continue. The stage is required, and only
+/// the access package's policies tell it: an item without one cannot be resumed from here.
+fn access_request(
+    item: &AccessRequestItem,
+    status: OperationStatus,
+    source: &str,
+) -> Result<ResumeAccessRequest, CommandError> {
+    let stage = item.stage.clone().ok_or_else(|| {
+        CommandError::refused(
+            "--stage",
+            "the stage of this callout is unknown (its access package's policies could not be read, or run the extension at more than one stage): resume it with `resume-handler resume access-request --stage …`",
+        )
+    })?;
+    let callback = Callback {
+        custom_extension_stage_instance_id: Some(&item.custom_extension_stage_instance_id),
+        custom_extension_stage_instance_detail: None,
+        state: (status == OperationStatus::Failed).then_some("denied"),
+        source,
+    };
+    let id = ResourceId::parse_str("assignmentRequestId", &item.assignment_request_id)?;
+    ResumeAccessRequest::new(id, stage, callback)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{AccessRequestItem, TaskItem, Waiting};
+    use crate::report::Waiting;
 
     fn waiting() -> Waiting {
         Waiting {
@@ -217,16 +225,16 @@ mod tests {
         assert_eq!(
             describe(
                 &[task.clone(), task.clone(), request.clone()],
-                Status::Failed
+                OperationStatus::Failed
             ),
             "2 task processing results as failed and 1 access package request denied"
         );
         assert_eq!(
-            describe(&[request], Status::Completed),
+            describe(&[request], OperationStatus::Completed),
             "1 access package request to continue"
         );
         assert_eq!(
-            describe(&[task], Status::Completed),
+            describe(&[task], OperationStatus::Completed),
             "1 task processing result as completed"
         );
     }

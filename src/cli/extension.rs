@@ -273,7 +273,7 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
 /// a callback timeout does not wait, so there is nothing to authorize.
 fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> {
     let timeout = extension.timeout.as_deref().ok_or_else(|| {
-        Failure::Invalid(CommandError::invalid(
+        Failure::Invalid(CommandError::refused(
             "--task-extension",
             "this extension has no callback configuration: it does not wait for a resume, so no app needs to be authorized",
         ))
@@ -316,7 +316,7 @@ fn client_id(text: &str) -> Result<String, Failure> {
     uuid::Uuid::parse_str(text.trim())
         .map(|id| id.hyphenated().to_string())
         .map_err(|_| {
-            Failure::Invalid(CommandError::invalid(
+            Failure::Invalid(CommandError::refused(
                 "--app",
                 format!(
                     "--app is '{}'; expected an application (client) id such as 8f7c…-…: the managed identity's client id, not its object id or name",

@@ -2,16 +2,21 @@
 //! terminal with the operator's own sign-in. Started with none (as the Functions host
 //! starts it), it is the custom handler.
 //!
-//! A command is turned into the same JSON body a queue message carries and goes through the
-//! same parsing, the same resume-then-read-back and the same outcomes as the functions
-//! (README, *Operator commands*); only the way it is reported differs.
+//! Arguments become the core's [`Command`] through the same constructors a queue message's
+//! body goes through, so they meet the same rules, then the same resume-then-read-back and
+//! the same outcomes as the functions (README, *Operator commands*); only the way a refusal
+//! names its field (`--workflow-id`) and the way the outcome is reported differ.
 use crate::app::App;
-use crate::command::{Command as Resumption, CommandError, Failure, Kind, Outcome};
+use crate::command::{
+    requested_id, resumable_stage, Callback, Command, CommandError, Failure, OperationStatus,
+    Outcome, ResumeAccessRequest, ResumeTask, TaskNames,
+};
 use crate::config::{Env, Settings};
+use crate::graph::models::Stage;
 use crate::graph::Call;
 use crate::telemetry::escape;
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::{json, Map, Value};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -34,11 +39,11 @@ mod report;
 #[command(name = "resume-handler", version, verbatim_doc_comment)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Operation,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Operation {
     /// List the work waiting for a custom extension's callback: Lifecycle Workflows task
     /// processing results and Entitlement Management access package requests, with how long
     /// each has waited and its deadline.
@@ -63,13 +68,13 @@ enum Command {
     Extension(extension::ExtensionCommand),
 }
 
-impl Command {
+impl Operation {
     /// The one kind of work the report is asked for (`--kind`), if any.
-    fn kind(&self) -> Option<Kind> {
+    fn kind(&self) -> Option<crate::command::Kind> {
         match self {
-            Command::Report(args) => args.filters.kind(),
-            Command::Resume(resume) => resume.bulk.filters.kind(),
-            Command::Extension(_) => None,
+            Operation::Report(args) => args.filters.kind,
+            Operation::Resume(resume) => resume.bulk.filters.kind,
+            Operation::Extension(_) => None,
         }
     }
 }
@@ -78,13 +83,13 @@ impl Command {
 #[command(args_conflicts_with_subcommands = true)]
 struct ResumeCommand {
     #[command(subcommand)]
-    one: Option<Resume>,
+    one: Option<ResumeOne>,
     #[command(flatten)]
     bulk: bulk::BulkArgs,
 }
 
 #[derive(Debug, Subcommand)]
-enum Resume {
+enum ResumeOne {
     /// Resume a Lifecycle Workflows task processing result that a custom task extension
     /// left in progress.
     ///
@@ -105,18 +110,14 @@ enum Resume {
     AccessRequest(AccessRequestArgs),
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Status {
-    Completed,
-    Failed,
-}
+/// `--status`: the core's own [`OperationStatus`], by Graph's names.
+impl ValueEnum for OperationStatus {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OperationStatus::Completed, OperationStatus::Failed]
+    }
 
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Completed => "completed",
-            Status::Failed => "failed",
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
     }
 }
 
@@ -136,7 +137,7 @@ struct TaskArgs {
     callback_uri_path: Option<String>,
     /// How the task ends.
     #[arg(long, visible_alias = "status", value_enum)]
-    operation_status: Status,
+    operation_status: OperationStatus,
     /// Recorded by Graph as who resumed (default: RESUME_SOURCE, or resume-handler).
     #[arg(long)]
     source: Option<String>,
@@ -154,8 +155,8 @@ struct AccessRequestArgs {
     callback_uri_path: Option<String>,
     /// assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or
     /// assignmentRequestRemoved.
-    #[arg(long)]
-    stage: String,
+    #[arg(long, value_parser = stage)]
+    stage: Stage,
     /// The callout's id (customExtensionStageInstanceId in the callout Entra sent).
     #[arg(long, value_name = "ID")]
     custom_extension_stage_instance_id: String,
@@ -177,6 +178,52 @@ struct Output {
     /// Print the outcome (or the error) as JSON, as the HTTP functions answer.
     #[arg(long)]
     json: bool,
+}
+
+/// `--stage`: a stage a callback can be given at, ignoring case.
+fn stage(text: &str) -> Result<Stage, String> {
+    resumable_stage(text).map_err(|e| e.naming("the stage"))
+}
+
+impl TaskArgs {
+    /// The resume these arguments ask for; a refusal names the flag.
+    fn command(&self, default_source: &str) -> Result<Command, Failure> {
+        let names = TaskNames {
+            workflow_id: self.workflow_id.as_deref(),
+            task_id: self.task_id.as_deref(),
+            task_processing_result_id: self.task_processing_result_id.as_deref(),
+            callback_uri_path: self.callback_uri_path.as_deref(),
+        };
+        let source = self.source.as_deref().unwrap_or(default_source);
+        let ids = names.resolve().map_err(flag_named)?;
+        Ok(Command::Task(ResumeTask::new(
+            ids,
+            self.operation_status,
+            source,
+        )))
+    }
+}
+
+impl AccessRequestArgs {
+    /// The resume these arguments ask for; a refusal names the flag.
+    fn command(&self, default_source: &str) -> Result<Command, Failure> {
+        let id = requested_id(
+            self.assignment_request_id.as_deref(),
+            self.callback_uri_path.as_deref(),
+        )
+        .map_err(flag_named)?;
+        let callback = Callback {
+            custom_extension_stage_instance_id: Some(&self.custom_extension_stage_instance_id),
+            custom_extension_stage_instance_detail: self
+                .custom_extension_stage_instance_detail
+                .as_deref(),
+            state: self.state.as_deref(),
+            source: self.source.as_deref().unwrap_or(default_source),
+        };
+        ResumeAccessRequest::new(id, self.stage.clone(), callback)
+            .map(Command::AccessRequest)
+            .map_err(flag_named)
+    }
 }
 
 /// Runs the operator command in `args` (the program name first); the process's exit code.
@@ -201,87 +248,30 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
     }
     let app = App::new(settings);
     let resume = match cli.command {
-        Command::Report(args) => return report::run(&app, &args).await,
-        Command::Extension(command) => return extension::run(&app, &command).await,
-        Command::Resume(resume) => resume,
+        Operation::Report(args) => return report::run(&app, &args).await,
+        Operation::Extension(command) => return extension::run(&app, &command).await,
+        Operation::Resume(resume) => resume,
     };
-    let (result, json) = match resume.one {
-        Some(Resume::Task(args)) => (resume_task_now(&app, &args).await, args.output.json),
-        Some(Resume::AccessRequest(args)) => {
-            (resume_access_now(&app, &args).await, args.output.json)
-        }
+    let source = &app.settings.resume_source;
+    let (command, json) = match &resume.one {
+        Some(ResumeOne::Task(args)) => (args.command(source), args.output.json),
+        Some(ResumeOne::AccessRequest(args)) => (args.command(source), args.output.json),
         None if resume.bulk.from_report => return bulk::run(&app, &resume.bulk).await,
         None => {
             eprintln!("error: resume what? Give `task`, `access-request` or --from-report (see `resume-handler resume --help`)");
             return ExitCode::from(2);
         }
     };
+    let result = match command {
+        Ok(command) => run(&app, command).await,
+        Err(refused) => Err(refused),
+    };
     print_outcome(result, json)
 }
 
-async fn resume_task_now(app: &App, args: &TaskArgs) -> Result<Outcome, Failure> {
-    let mut body = Map::new();
-    put(&mut body, "workflowId", args.workflow_id.as_deref());
-    put(&mut body, "taskId", args.task_id.as_deref());
-    put(
-        &mut body,
-        "taskProcessingResultId",
-        args.task_processing_result_id.as_deref(),
-    );
-    put(
-        &mut body,
-        "callbackUriPath",
-        args.callback_uri_path.as_deref(),
-    );
-    put(&mut body, "source", args.source.as_deref());
-    put(
-        &mut body,
-        "operationStatus",
-        Some(args.operation_status.as_str()),
-    );
-    resume_body(app, Kind::Task, &body).await
-}
-
-async fn resume_access_now(app: &App, args: &AccessRequestArgs) -> Result<Outcome, Failure> {
-    let mut body = Map::new();
-    put(
-        &mut body,
-        "assignmentRequestId",
-        args.assignment_request_id.as_deref(),
-    );
-    put(
-        &mut body,
-        "callbackUriPath",
-        args.callback_uri_path.as_deref(),
-    );
-    put(&mut body, "stage", Some(&args.stage));
-    put(
-        &mut body,
-        "customExtensionStageInstanceId",
-        Some(&args.custom_extension_stage_instance_id),
-    );
-    put(
-        &mut body,
-        "customExtensionStageInstanceDetail",
-        args.custom_extension_stage_instance_detail.as_deref(),
-    );
-    put(&mut body, "state", args.state.as_deref());
-    put(&mut body, "source", args.source.as_deref());
-    resume_body(app, Kind::AccessRequest, &body).await
-}
-
-/// A resume from the body a queue message would carry: the functions' own parsing and
-/// resume, for one command or for each item of a bulk resume.
-async fn resume_body(app: &App, kind: Kind, body: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let command = Resumption::parse(kind, body, &app.settings.resume_source).map_err(flag_named)?;
+/// Runs one command, as the functions do, under its own correlation id and the retry budget.
+async fn run(app: &App, command: Command) -> Result<Outcome, Failure> {
     command.run(app, &call(app)).await
-}
-
-/// Puts a field in a command body, when it was given.
-fn put(body: &mut Map<String, Value>, field: &str, value: Option<&str>) {
-    if let Some(value) = value {
-        body.insert(field.to_string(), json!(value));
-    }
 }
 
 /// One command's dealings with Graph, under its own correlation id and the retry budget.
@@ -289,15 +279,13 @@ fn call(app: &App) -> Call {
     Call::new(uuid::Uuid::new_v4().to_string(), app.settings.retry_budget)
 }
 
-/// A refusal names the command's flag (`--workflow-id`), not the JSON field it fills.
-fn flag_named(mut error: CommandError) -> Failure {
+/// A refusal names the command's flag (`--workflow-id`), not the body's field it fills.
+fn flag_named(error: CommandError) -> Failure {
     let flag = flag(&error.target);
-    error.message = error.message.replace(&format!("'{}'", error.target), &flag);
-    error.target = flag;
-    Failure::Invalid(error)
+    Failure::Invalid(CommandError::refused(&flag, error.naming(&flag)))
 }
 
-/// `workflowId` → `--workflow-id`.
+/// `workflowId` → `--workflow-id`: clap's own naming of a field's flag.
 fn flag(field: &str) -> String {
     let mut flag = String::from("--");
     for c in field.chars() {
@@ -379,15 +367,14 @@ mod tests {
     fn a_refusal_names_the_flag() {
         let failure = flag_named(CommandError::invalid(
             "workflowId",
-            "'workflowId' contains '/'; ids are made of letters",
+            "contains '/'; ids are made of letters",
         ));
         match failure {
             Failure::Invalid(e) => {
                 assert_eq!(e.target, "--workflow-id");
-                assert!(
-                    e.message.starts_with("--workflow-id contains"),
-                    "{}",
-                    e.message
+                assert_eq!(
+                    e.message(),
+                    "--workflow-id contains '/'; ids are made of letters"
                 );
             }
             other => panic!("{other:?}"),

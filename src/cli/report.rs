@@ -7,6 +7,7 @@ use crate::graph::models::Stage;
 use crate::graph::Call;
 use crate::report::{self, Item, Report};
 use crate::telemetry::escape;
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};
 use indicatif::ProgressBar;
@@ -35,33 +36,33 @@ pub(super) struct Filters {
     older_than: Option<Duration>,
     /// Only this kind of work (and only it is swept).
     #[arg(long, value_enum)]
-    kind: Option<KindArg>,
+    pub(super) kind: Option<Kind>,
 }
 
-/// `--kind`: the kinds as a person types them.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum KindArg {
-    /// Lifecycle Workflows task processing results.
-    Task,
-    /// Entitlement Management access package assignment requests (also `accessRequest`,
-    /// as reports and LIST_IN_PROGRESS_KINDS write it).
-    #[value(alias = "accessRequest")]
-    AccessRequest,
+/// `--kind`: the core's own [`Kind`], by the names a person types ([`Kind::flag_name`]),
+/// and also as reports and LIST_IN_PROGRESS_KINDS write them ([`Kind::as_str`]).
+impl ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Kind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.flag_name()).help(match self {
+            Kind::Task => "Lifecycle Workflows task processing results",
+            Kind::AccessRequest => "Entitlement Management access package assignment requests",
+        });
+        Some(match self.as_str() == self.flag_name() {
+            true => value,
+            false => value.alias(self.as_str()),
+        })
+    }
 }
 
 impl Filters {
-    /// The one kind asked for, if any.
-    pub(super) fn kind(&self) -> Option<Kind> {
-        self.kind.map(|k| match k {
-            KindArg::Task => Kind::Task,
-            KindArg::AccessRequest => Kind::AccessRequest,
-        })
-    }
-
     /// Whether an item passes the filters.
     pub(super) fn keeps(&self, item: &Item) -> bool {
         let waiting = item.waiting();
-        self.kind().is_none_or(|k| k == item.kind())
+        self.kind.is_none_or(|k| k == item.kind())
             && (!self.stale || waiting.is_stale())
             && self
                 .older_than
@@ -314,9 +315,9 @@ mod tests {
             kind: Some(kind),
         };
         let (task, request) = (item(None, false), request(None, false));
-        assert!(only(KindArg::Task).keeps(&task) && !only(KindArg::Task).keeps(&request));
-        assert!(only(KindArg::AccessRequest).keeps(&request));
-        assert!(!only(KindArg::AccessRequest).keeps(&task));
+        assert!(only(Kind::Task).keeps(&task) && !only(Kind::Task).keeps(&request));
+        assert!(only(Kind::AccessRequest).keeps(&request));
+        assert!(!only(Kind::AccessRequest).keeps(&task));
     }
 
     #[test]

@@ -25,6 +25,16 @@ pub struct ResumeAccessRequest {
     pub source: String,
 }
 
+/// What an access request's callback says, as given, before it is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Callback<'a> {
+    pub custom_extension_stage_instance_id: Option<&'a str>,
+    pub custom_extension_stage_instance_detail: Option<&'a str>,
+    /// Passed to Graph as given, for example `denied`.
+    pub state: Option<&'a str>,
+    pub source: &'a str,
+}
+
 impl ResumeAccessRequest {
     /// What a ResumeAccessRequest body asks for: a resume, or the acknowledgement of Entra's
     /// connection test (a forwarded callout whose stage is `CustomExtensionConnectionTest`).
@@ -36,82 +46,98 @@ impl ResumeAccessRequest {
         if stage_text.is_some_and(|s| s.eq_ignore_ascii_case(CONNECTION_TEST)) {
             return Ok(Command::ConnectionTest);
         }
-        let from_path = match one_of(body, "callbackUriPath", "CallbackUriPath")? {
-            Some(path) => Some(parse_callback_uri_path(path)?),
-            None => None,
-        };
-        let named = one_of(
-            body,
-            "assignmentRequestId",
-            "AccessPackageAssignmentRequestId",
+        let assignment_request_id = requested_id(
+            one_of(
+                body,
+                "assignmentRequestId",
+                "AccessPackageAssignmentRequestId",
+            )?,
+            one_of(body, "callbackUriPath", "CallbackUriPath")?,
         )?;
-        let assignment_request_id = match (from_path, named) {
-            (Some(from_path), None) => from_path,
-            (from_path, named) => {
-                let id = ResourceId::parse_str(
-                    "assignmentRequestId",
-                    named.ok_or_else(|| {
-                        CommandError::invalid(
-                            "assignmentRequestId",
-                            "'assignmentRequestId' (or 'callbackUriPath') is required",
-                        )
-                    })?,
-                )?;
-                if from_path.as_ref().is_some_and(|p| *p != id) {
-                    return Err(CommandError::invalid(
-                        "callbackUriPath",
-                        "'callbackUriPath' names another request than 'assignmentRequestId'",
-                    ));
-                }
-                id
-            }
-        };
-        let stage_text =
-            stage_text.ok_or_else(|| CommandError::invalid("stage", "'stage' is required"))?;
-        let stage = Some(Stage::parse(stage_text))
-            .filter(|stage| Stage::RESUMABLE.contains(stage))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Stage::RESUMABLE.iter().map(Stage::as_str).collect();
-                let (last, rest) = names.split_last().expect("four stages");
-                CommandError::invalid(
-                    "stage",
-                    format!(
-                        "'stage' is '{stage_text}'; expected {} or {last}",
-                        rest.join(", ")
-                    ),
-                )
-            })?;
-        let instance = one_of(
-            body,
-            "customExtensionStageInstanceId",
-            "CustomExtensionStageInstanceId",
+        let stage = resumable_stage(
+            stage_text.ok_or_else(|| CommandError::invalid("stage", "is required"))?,
         )?;
-        let custom_extension_stage_instance_id = match instance {
-            Some(text) => ResourceId::parse_str("customExtensionStageInstanceId", text)?,
-            None => ResourceId::parse("customExtensionStageInstanceId", None)?,
+        let callback = Callback {
+            custom_extension_stage_instance_id: one_of(
+                body,
+                "customExtensionStageInstanceId",
+                "CustomExtensionStageInstanceId",
+            )?,
+            custom_extension_stage_instance_detail: optional_string(
+                body,
+                "customExtensionStageInstanceDetail",
+                "customExtensionStageInstanceDetail",
+            )?,
+            state: optional_string(body, "state", "state")?,
+            source: optional_string(body, "source", "source")?.unwrap_or(default_source),
         };
-        let detail = optional_string(
-            body,
-            "customExtensionStageInstanceDetail",
-            "customExtensionStageInstanceDetail",
-        )?;
+        Self::new(assignment_request_id, stage, callback).map(Command::AccessRequest)
+    }
+
+    /// The resume of request `assignment_request_id`, waiting at `stage`, with `callback`.
+    pub fn new(
+        assignment_request_id: ResourceId,
+        stage: Stage,
+        callback: Callback<'_>,
+    ) -> Result<Self, CommandError> {
+        const INSTANCE: &str = "customExtensionStageInstanceId";
+        let instance = callback
+            .custom_extension_stage_instance_id
+            .ok_or_else(|| CommandError::invalid(INSTANCE, "is required"))?;
+        let detail = callback.custom_extension_stage_instance_detail;
         if detail.is_some_and(|d| d.chars().count() > DETAIL_MAX_CHARS) {
             return Err(CommandError::invalid(
                 "customExtensionStageInstanceDetail",
-                format!("'customExtensionStageInstanceDetail' is longer than {DETAIL_MAX_CHARS} characters"),
+                format!("is longer than {DETAIL_MAX_CHARS} characters"),
             ));
         }
-        Ok(Command::AccessRequest(ResumeAccessRequest {
+        Ok(Self {
             assignment_request_id,
             stage,
-            custom_extension_stage_instance_id,
+            custom_extension_stage_instance_id: ResourceId::parse_str(INSTANCE, instance)?,
             detail: detail.map(str::to_string),
-            state: optional_string(body, "state", "state")?.map(str::to_string),
-            source: optional_string(body, "source", "source")?
-                .unwrap_or(default_source)
-                .to_string(),
-        }))
+            state: callback.state.map(str::to_string),
+            source: callback.source.to_string(),
+        })
     }
+}
+
+/// The request an access request command names: by its id, by the callback path (which
+/// holds it), or by both when they agree.
+pub fn requested_id(
+    assignment_request_id: Option<&str>,
+    callback_uri_path: Option<&str>,
+) -> Result<ResourceId, CommandError> {
+    const FIELD: &str = "assignmentRequestId";
+    let from_path = callback_uri_path.map(parse_callback_uri_path).transpose()?;
+    let named = assignment_request_id
+        .map(|text| ResourceId::parse_str(FIELD, text))
+        .transpose()?;
+    match (named, from_path) {
+        (Some(named), Some(from_path)) if named != from_path => Err(CommandError::invalid(
+            "callbackUriPath",
+            "names another request than 'assignmentRequestId'",
+        )),
+        (Some(id), _) | (None, Some(id)) => Ok(id),
+        (None, None) => Err(CommandError::invalid(
+            FIELD,
+            "(or 'callbackUriPath') is required",
+        )),
+    }
+}
+
+/// A stage a callback can be given at, by name, ignoring case.
+pub fn resumable_stage(text: &str) -> Result<Stage, CommandError> {
+    Some(Stage::parse(text))
+        .filter(|stage| Stage::RESUMABLE.contains(stage))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Stage::RESUMABLE.iter().map(Stage::as_str).collect();
+            let (last, rest) = names.split_last().expect("four stages");
+            CommandError::invalid(
+                "stage",
+                format!("is '{text}'; expected {} or {last}", rest.join(", ")),
+            )
+        })
 }
 
 /// `/identityGovernance/entitlementManagement/{assignmentRequests|accessPackageAssignmentRequests}/{id}/resume`.
@@ -123,7 +149,7 @@ fn parse_callback_uri_path(path: &str) -> Result<ResourceId, CommandError> {
         }
         _ => Err(CommandError::invalid(
             "callbackUriPath",
-            "'callbackUriPath' must be /identityGovernance/entitlementManagement/assignmentRequests/{id}/resume",
+            "must be /identityGovernance/entitlementManagement/assignmentRequests/{id}/resume",
         )),
     }
 }
@@ -319,7 +345,7 @@ mod tests {
         let mut expired = ok.clone();
         expired["stage"] = json!("assignmentRequestExpired");
         assert_eq!(
-            parse(expired).unwrap_err().message,
+            parse(expired).unwrap_err().message(),
             "'stage' is 'assignmentRequestExpired'; expected assignmentRequestCreated, assignmentRequestApproved, assignmentRequestGranted or assignmentRequestRemoved"
         );
         assert_eq!(

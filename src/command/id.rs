@@ -19,15 +19,9 @@ pub struct ResourceId(String);
 impl ResourceId {
     pub fn parse(field: &str, value: Option<&Value>) -> Result<Self, CommandError> {
         match value {
-            None | Some(Value::Null) => Err(CommandError::invalid(
-                field,
-                format!("'{field}' is required"),
-            )),
+            None | Some(Value::Null) => Err(CommandError::invalid(field, "is required")),
             Some(Value::String(s)) => Self::parse_str(field, s),
-            Some(_) => Err(CommandError::invalid(
-                field,
-                format!("'{field}' must be a string"),
-            )),
+            Some(_) => Err(CommandError::invalid(field, "must be a string")),
         }
     }
 
@@ -47,7 +41,7 @@ impl ResourceId {
             })
         };
         match problem {
-            Some(problem) => Err(CommandError::invalid(field, format!("'{field}' {problem}"))),
+            Some(problem) => Err(CommandError::invalid(field, problem)),
             None => Ok(Self(text.to_string())),
         }
     }
@@ -102,7 +96,8 @@ mod tests {
         ] {
             let err = ResourceId::parse_str("workflowId", bad).unwrap_err();
             assert_eq!(err.target, "workflowId", "{bad:?}");
-            assert!(err.message.starts_with("'workflowId'"), "{}", err.message);
+            let message = err.message();
+            assert!(message.starts_with("'workflowId'"), "{message}");
         }
     }
 

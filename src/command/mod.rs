@@ -18,12 +18,12 @@ mod outcome;
 mod read_back;
 mod task;
 
-pub use access_request::ResumeAccessRequest;
+pub use access_request::{requested_id, resumable_stage, Callback, ResumeAccessRequest};
 pub use error::CommandError;
 pub use id::ResourceId;
 pub use kind::Kind;
 pub use outcome::{Failure, Outcome, Problem, Retry};
-pub use task::ResumeTask;
+pub use task::{OperationStatus, ResumeTask, TaskNames};
 
 use crate::app::App;
 use crate::graph::Call;
@@ -80,10 +80,7 @@ fn optional_string<'a>(
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(CommandError::invalid(
-            target,
-            format!("'{target}' must be a string"),
-        )),
+        Some(_) => Err(CommandError::invalid(target, "must be a string")),
     }
 }
 
@@ -98,7 +95,7 @@ fn one_of<'a>(
     match (a, b) {
         (Some(a), Some(b)) if a != b => Err(CommandError::invalid(
             canonical,
-            format!("'{canonical}' and '{alias}' are both given and differ"),
+            format!("and '{alias}' are both given and differ"),
         )),
         (a, b) => Ok(a.or(b)),
     }

@@ -106,7 +106,7 @@ impl Problem {
 /// Why a command did not resume anything; its `Display` is the message of the answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Failure {
-    #[error("{}", .0.message)]
+    #[error("{}", .0.message())]
     Invalid(CommandError),
     #[error("workflow '{workflow_id}' is not in ALLOWED_WORKFLOW_IDS")]
     WorkflowNotAllowed { workflow_id: String },

@@ -62,44 +62,91 @@ pub struct ResumeTask {
     pub kind: String,
 }
 
+/// The result a task command names: by its three ids, by the callback path that Entra's
+/// callout holds, or by both when they agree.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TaskNames<'a> {
+    pub workflow_id: Option<&'a str>,
+    pub task_id: Option<&'a str>,
+    pub task_processing_result_id: Option<&'a str>,
+    pub callback_uri_path: Option<&'a str>,
+}
+
 impl ResumeTask {
+    /// What a body sent to ResumeTask or ResumeTaskQueue asks for.
     pub fn parse(body: &Map<String, Value>, default_source: &str) -> Result<Self, CommandError> {
-        let from_path = match optional_string(body, "callbackUriPath", "callbackUriPath")? {
-            Some(path) => Some(parse_callback_uri_path(path)?),
-            None => None,
+        let names = TaskNames {
+            workflow_id: optional_string(body, "workflowId", "workflowId")?,
+            task_id: optional_string(body, "taskId", "taskId")?,
+            task_processing_result_id: optional_string(
+                body,
+                "taskProcessingResultId",
+                "taskProcessingResultId",
+            )?,
+            callback_uri_path: optional_string(body, "callbackUriPath", "callbackUriPath")?,
         };
-        let id = |field: &str, index: usize| -> Result<ResourceId, CommandError> {
-            let given = body.get(field).filter(|v| !v.is_null());
-            match (&from_path, given) {
-                (Some(ids), None) => Ok(ids[index].clone()),
-                (Some(ids), Some(value)) => {
-                    let id = ResourceId::parse(field, Some(value))?;
-                    if id == ids[index] {
-                        Ok(id)
-                    } else {
-                        Err(CommandError::invalid(
-                            "callbackUriPath",
-                            format!(
-                                "'callbackUriPath' names {field} '{}', but '{field}' is '{id}'",
-                                ids[index]
-                            ),
-                        ))
-                    }
-                }
-                (None, value) => ResourceId::parse(field, value),
+        let ids = names.resolve()?;
+        let operation_status = parse_operation_status(body)?;
+        let source = optional_string(body, "source", "source")?.unwrap_or(default_source);
+        let mut command = Self::new(ids, operation_status, source);
+        if let Some(kind) = optional_string(body, "type", "type")? {
+            command.kind = kind.to_string();
+        }
+        Ok(command)
+    }
+
+    /// The resume of the result `ids` names, ending it `operation_status`.
+    pub fn new(ids: TaskResultIds, operation_status: OperationStatus, source: &str) -> Self {
+        Self {
+            workflow_id: ids.workflow_id,
+            task_id: ids.task_id,
+            task_processing_result_id: ids.task_processing_result_id,
+            operation_status,
+            source: source.to_string(),
+            kind: "lifecycleEvent".to_string(),
+        }
+    }
+}
+
+/// A task processing result's ids, each checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskResultIds {
+    pub workflow_id: ResourceId,
+    pub task_id: ResourceId,
+    pub task_processing_result_id: ResourceId,
+}
+
+impl TaskNames<'_> {
+    /// The ids these names give: each given one checked, and each taken from the callback
+    /// path where it is not given (or compared with it where it is).
+    pub fn resolve(self) -> Result<TaskResultIds, CommandError> {
+        let from_path = self
+            .callback_uri_path
+            .map(parse_callback_uri_path)
+            .transpose()?;
+        let id = |field: &str, given: Option<&str>, in_path: fn(&TaskResultIds) -> &ResourceId| {
+            let in_path = from_path.as_ref().map(in_path);
+            let given = given
+                .map(|text| ResourceId::parse_str(field, text))
+                .transpose()?;
+            match (given, in_path) {
+                (Some(id), Some(named)) if id != *named => Err(CommandError::invalid(
+                    "callbackUriPath",
+                    format!("names {field} '{named}', but '{field}' is '{id}'"),
+                )),
+                (Some(id), _) => Ok(id),
+                (None, Some(named)) => Ok(named.clone()),
+                (None, None) => Err(CommandError::invalid(field, "is required")),
             }
         };
-        Ok(Self {
-            workflow_id: id("workflowId", 0)?,
-            task_id: id("taskId", 1)?,
-            task_processing_result_id: id("taskProcessingResultId", 2)?,
-            operation_status: parse_operation_status(body)?,
-            source: optional_string(body, "source", "source")?
-                .unwrap_or(default_source)
-                .to_string(),
-            kind: optional_string(body, "type", "type")?
-                .unwrap_or("lifecycleEvent")
-                .to_string(),
+        Ok(TaskResultIds {
+            workflow_id: id("workflowId", self.workflow_id, |p| &p.workflow_id)?,
+            task_id: id("taskId", self.task_id, |p| &p.task_id)?,
+            task_processing_result_id: id(
+                "taskProcessingResultId",
+                self.task_processing_result_id,
+                |p| &p.task_processing_result_id,
+            )?,
         })
     }
 }
@@ -111,39 +158,36 @@ fn parse_operation_status(body: &Map<String, Value>) -> Result<OperationStatus, 
     let nested = match body.get("data") {
         None | Some(Value::Null) => None,
         Some(Value::Object(data)) => optional_string(data, FIELD, FIELD)?,
-        Some(_) => return Err(CommandError::invalid("data", "'data' must be an object")),
+        Some(_) => return Err(CommandError::invalid("data", "must be an object")),
     };
     let top = optional_string(body, FIELD, FIELD)?;
     let text = match (top, nested) {
         (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
             return Err(CommandError::invalid(
                 FIELD,
-                "'operationStatus' and 'data.operationStatus' differ",
+                "and 'data.operationStatus' differ",
             ))
         }
         (Some(a), _) | (None, Some(a)) => a,
         (None, None) => {
             return Err(CommandError::invalid(
                 FIELD,
-                "'operationStatus' is required: completed or failed",
+                "is required: completed or failed",
             ))
         }
     };
     OperationStatus::parse(text).ok_or_else(|| {
-        CommandError::invalid(
-            FIELD,
-            format!("'operationStatus' is '{text}'; expected completed or failed"),
-        )
+        CommandError::invalid(FIELD, format!("is '{text}'; expected completed or failed"))
     })
 }
 
 /// `/identityGovernance/lifecycleWorkflows/workflows/{w}/tasks/{t}/taskProcessingResults/{r}/{action}`.
-fn parse_callback_uri_path(path: &str) -> Result<[ResourceId; 3], CommandError> {
+fn parse_callback_uri_path(path: &str) -> Result<TaskResultIds, CommandError> {
     const FIELD: &str = "callbackUriPath";
     let shape = || {
         CommandError::invalid(
             FIELD,
-            "'callbackUriPath' must be /identityGovernance/lifecycleWorkflows/workflows/{workflowId}/tasks/{taskId}/taskProcessingResults/{taskProcessingResultId}/resume",
+            "must be /identityGovernance/lifecycleWorkflows/workflows/{workflowId}/tasks/{taskId}/taskProcessingResults/{taskProcessingResultId}/resume",
         )
     };
     let rest = path.strip_prefix(LCW_PATH_PREFIX).ok_or_else(shape)?;
@@ -155,7 +199,11 @@ fn parse_callback_uri_path(path: &str) -> Result<[ResourceId; 3], CommandError> 
         return Err(shape());
     }
     let id = |text: &str| ResourceId::parse_str(FIELD, text);
-    Ok([id(w)?, id(t)?, id(r)?])
+    Ok(TaskResultIds {
+        workflow_id: id(w)?,
+        task_id: id(t)?,
+        task_processing_result_id: id(r)?,
+    })
 }
 
 impl ResumeTask {

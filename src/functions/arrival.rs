@@ -52,7 +52,7 @@ impl Arrival {
 fn command_error(error: BodyError) -> CommandError {
     match error {
         BodyError::TooLarge => CommandError::too_large(MAX_BODY_BYTES),
-        other => CommandError::invalid("body", other.to_string()),
+        other => CommandError::refused("body", other.to_string()),
     }
 }
 

@@ -11,9 +11,9 @@ mod build;
 mod tasks;
 
 #[cfg(test)]
-pub use build::{AccessRequestItem, TaskItem, Waiting};
+pub use build::Waiting;
 
-pub use build::{Item, Report, MAX_ANSWER_BYTES};
+pub use build::{AccessRequestItem, Item, Report, TaskItem, MAX_ANSWER_BYTES};
 
 use crate::app::App;
 use crate::command::{Kind, ResourceId};
@@ -139,7 +139,7 @@ fn listed_id(id: Option<&str>) -> Result<ResourceId, GraphFailure> {
     ResourceId::parse_str("id", id.unwrap_or_default()).map_err(|e| GraphFailure::Unexpected {
         reason: format!(
             "Graph listed an id this app will not put in a path: {}",
-            e.message
+            e.message()
         ),
         request_id: None,
     })
