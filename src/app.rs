@@ -46,7 +46,7 @@ impl App {
                 let tokens = TokenSource::from_settings(&self.settings).map_err(|e| {
                     GraphFailure::unavailable(format!(
                         "cannot set up {}: {e}",
-                        self.settings.auth.describe()
+                        self.settings.graph.auth.describe()
                     ))
                     .with_retry_after(Duration::from_secs(60))
                 })?;

@@ -96,8 +96,8 @@ impl Held {
 
 impl TokenSource {
     pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
-        let auth = settings.auth.clone();
-        let cloud = settings.cloud;
+        let auth = settings.graph.auth.clone();
+        let cloud = settings.graph.cloud;
         let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
             .build()
             .map_err(|_| AuthError("its HTTP client could not be built".into()))?;

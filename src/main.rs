@@ -30,9 +30,9 @@ async fn main() -> ExitCode {
     tracing::info!(
         "resume-handler listening on {}; Graph {} ({}); authentication: {}",
         application.local_addr(),
-        s.graph_versioned_root(),
-        s.cloud.scope(),
-        s.auth.describe()
+        s.graph.versioned_root(),
+        s.graph.cloud.scope(),
+        s.graph.auth.describe()
     );
     application.run_until_stopped(stop_signal()).await;
     ExitCode::SUCCESS

@@ -27,7 +27,7 @@ pub fn client(settings: &Settings, timeout: Option<Duration>) -> reqwest::Client
     if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
-    match &settings.proxy {
+    match &settings.graph.proxy {
         None => builder.no_proxy(),
         Some(proxy) => builder.proxy(
             reqwest::Proxy::all(proxy.as_str())

@@ -4,7 +4,7 @@
 //! The Bicep CLI cannot run here, so the files are parsed with tree-sitter-bicep. That
 //! grammar predates `extension` statements; they are read as the `import` statements they
 //! replaced, which have the same shape.
-use resume_handler::config::{Env, Settings};
+use resume_handler::config::{setting, ReadBy, SetBy, SETTINGS};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -155,78 +155,77 @@ fn the_queue_triggers_bind_to_the_queues_and_connection_the_bicep_creates() {
         .contains("resource queues 'Microsoft.ServiceBus/namespaces/queues"));
 }
 
-/// Settings read by the code that the Bicep need not set, and why.
-const NOT_SET_BY_BICEP: [(&str, &str); 11] = [
-    ("FUNCTIONS_CUSTOMHANDLER_PORT", "set by the Functions host"),
-    ("FUNCTIONS_HTTPWORKER_PORT", "set by the Functions host"),
-    (
-        "IDENTITY_ENDPOINT",
-        "set by App Service for the managed identity",
-    ),
-    ("WEBSITE_INSTANCE_ID", "set by App Service"),
-    (
-        "LIST_IN_PROGRESS_REUSE",
-        "an operator's trade of freshness for Graph calls; by default a finished report is not reused",
-    ),
-    ("GRAPH_BASE_URL", "defaults to the cloud's Graph root"),
-    (
-        "AZURE_TENANT_ID",
-        "local development with an app registration only",
-    ),
-    (
-        "AZURE_CLIENT_SECRET",
-        "local development with an app registration only",
-    ),
-    (
-        "ALLOWED_WORKFLOW_IDS",
-        "optional; set by the Bicep only when the parameter is given",
-    ),
-    (
-        "LIST_IN_PROGRESS_WORKFLOW_IDS",
-        "optional; set by the Bicep only when the parameter is given",
-    ),
-    (
-        "GRAPH_PROXY",
-        "optional; for an egress proxy, which the template does not create",
-    ),
-];
+/// Whether `name` is set in infra/main.bicep only within the conditional object that follows
+/// `condition`, and nowhere else.
+fn main_bicep_sets_only_when(name: &str, condition: &str) -> bool {
+    let main = read("infra/main.bicep");
+    let setting = format!("{name}:");
+    let (Some(at), Some(when)) = (main.find(&setting), main.find(condition)) else {
+        return false;
+    };
+    let after = when + condition.len();
+    main.matches(&setting).count() == 1 && after < at && !main[after..at].contains('}')
+}
 
 #[test]
-fn every_setting_the_code_reads_is_set_by_the_bicep_or_has_a_reason_not_to_be() {
-    // Every name the settings code asks for, along each way through it.
-    let mut read_by_code = BTreeSet::new();
-    for extra in [
-        vec![],
-        vec![("IDENTITY_ENDPOINT", "x")],
-        vec![
-            ("AZURE_CLIENT_SECRET", "s"),
-            ("AZURE_TENANT_ID", "t"),
-            ("AZURE_CLIENT_ID", "c"),
-        ],
-    ] {
-        let mut pairs = vec![("FUNCTIONS_CUSTOMHANDLER_PORT", "7000")];
-        pairs.extend(extra);
-        let env = Env::from_pairs(pairs);
-        let _ = Settings::from_env(&env);
-        read_by_code.extend(env.names_asked());
+fn the_readme_settings_table_is_the_list_of_settings() {
+    let readme = read("README.md");
+    let table = readme
+        .split("## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.trim_start().split("\n\n").next())
+        .expect("README has a Settings table");
+    let mut documented = BTreeSet::new();
+    for row in table.lines().skip(2) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let names = cells[0].trim_start_matches("| ");
+        for name in names.split(", ").map(|n| n.trim_matches('`')) {
+            let listed =
+                setting(name).unwrap_or_else(|| panic!("README lists {name}, SETTINGS does not"));
+            assert_eq!(listed.readme_default, Some(cells[1]), "{name}'s default");
+            documented.insert(name);
+        }
     }
-    assert!(read_by_code.len() >= 17, "{read_by_code:?}");
+    for listed in SETTINGS.iter().filter(|s| s.readme_default.is_some()) {
+        assert!(
+            documented.contains(listed.name),
+            "README's Settings table lacks {}",
+            listed.name
+        );
+    }
+}
+
+#[test]
+fn every_setting_is_set_by_the_bicep_or_listed_with_a_reason_not_to_be() {
     let bicep = property_keys(&read("infra/main.bicep"));
-    let excused: BTreeSet<&str> = NOT_SET_BY_BICEP.iter().map(|(name, _)| *name).collect();
-    for name in &read_by_code {
-        assert!(
-            bicep.contains(name) || excused.contains(name.as_str()) || name == "AZURE_CLIENT_ID",
-            "{name} is read by the code but neither set by infra/main.bicep nor excused"
-        );
+    for setting in SETTINGS {
+        match setting.set_by {
+            SetBy::Template | SetBy::TemplateWhen(_) => assert!(
+                bicep.contains(setting.name),
+                "{} is listed as set by the template, but infra/main.bicep does not set it",
+                setting.name
+            ),
+            SetBy::Platform | SetBy::LeftOut(_) => assert!(
+                !bicep.contains(setting.name),
+                "{} is set by infra/main.bicep, but listed as {:?}",
+                setting.name,
+                setting.set_by
+            ),
+        }
     }
-    for name in excused {
-        assert!(
-            read_by_code.contains(name),
-            "{name} is excused but the code does not read it"
-        );
-    }
-    // AZURE_CLIENT_ID is set exactly when a user-assigned identity is used.
-    assert!(bicep.contains("AZURE_CLIENT_ID"));
+    // The optional ones are set by a conditional object.
+    assert!(main_bicep_sets_only_when(
+        "AZURE_CLIENT_ID",
+        "var identitySettings = useUserAssignedIdentity ? {"
+    ));
+    assert!(main_bicep_sets_only_when(
+        "ALLOWED_WORKFLOW_IDS",
+        "empty(allowedWorkflowIds) ? {} :"
+    ));
+    assert!(main_bicep_sets_only_when(
+        "LIST_IN_PROGRESS_WORKFLOW_IDS",
+        "empty(listInProgressWorkflowIds) ? {} :"
+    ));
     // Settings the host resolves in function.json (`%NAME%`) have no default in code: the Bicep sets them.
     let mut resolved_by_host = BTreeSet::new();
     for function in resume_handler::Function::all().map(|f| f.name()) {
@@ -246,7 +245,12 @@ fn every_setting_the_code_reads_is_set_by_the_bicep_or_has_a_reason_not_to_be() 
             }
         }
     }
-    assert!(resolved_by_host.contains("LIST_IN_PROGRESS_SCHEDULE"));
+    let listed_for_the_host: BTreeSet<String> = SETTINGS
+        .iter()
+        .filter(|s| s.read_by == ReadBy::Host)
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(resolved_by_host, listed_for_the_host);
     for name in &resolved_by_host {
         assert!(bicep.contains(name), "{name} is not set by the Bicep");
         assert!(

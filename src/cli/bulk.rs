@@ -58,7 +58,7 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
         eprintln!("nothing was resumed");
         return ExitCode::from(1);
     }
-    let width = app.settings.max_concurrency;
+    let width = app.settings.graph.max_concurrency;
     let mut done = stream::iter(report.items.iter())
         .map(|item| async move { (item, resume(app, item, status).await) })
         .buffer_unordered(width);
@@ -136,7 +136,7 @@ fn describe(items: &[Item], status: OperationStatus) -> String {
 /// One item's resume, built by the core's own constructors from what the report listed (Graph
 /// lists the ids, so they meet the same rules as a command's), and run as the functions run it.
 async fn resume(app: &App, item: &Item, status: OperationStatus) -> Result<Outcome, Failure> {
-    let source = &app.settings.resume_source;
+    let source = &app.settings.resume.source;
     let command = match item {
         Item::Task(item) => task(item, status, source).map(Command::Task),
         Item::AccessRequest(item) => {

@@ -244,7 +244,7 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
     };
     // `--kind` sweeps that kind only.
     if let Some(kind) = cli.command.kind() {
-        settings.list_kinds = [kind].into();
+        settings.report.kinds = [kind].into();
     }
     let app = App::new(settings);
     let resume = match cli.command {
@@ -252,7 +252,7 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         Operation::Extension(command) => return extension::run(&app, &command).await,
         Operation::Resume(resume) => resume,
     };
-    let source = &app.settings.resume_source;
+    let source = &app.settings.resume.source;
     let (command, json) = match &resume.one {
         Some(ResumeOne::Task(args)) => (args.command(source), args.output.json),
         Some(ResumeOne::AccessRequest(args)) => (args.command(source), args.output.json),
@@ -276,7 +276,10 @@ async fn run(app: &App, command: Command) -> Result<Outcome, Failure> {
 
 /// One command's dealings with Graph, under its own correlation id and the retry budget.
 fn call(app: &App) -> Call {
-    Call::new(uuid::Uuid::new_v4().to_string(), app.settings.retry_budget)
+    Call::new(
+        uuid::Uuid::new_v4().to_string(),
+        app.settings.graph.retry_budget,
+    )
 }
 
 /// A refusal names the command's flag (`--workflow-id`), not the body's field it fills.

@@ -75,7 +75,7 @@ impl Filters {
 pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
     let call = Call::with_request_budget(
         uuid::Uuid::new_v4().to_string(),
-        app.settings.retry_budget,
+        app.settings.graph.retry_budget,
         report::SWEEP_BUDGET,
     );
     // Drawn on stderr only when it is a terminal: a script reading stdout sees none of it.
@@ -101,7 +101,7 @@ pub(super) async fn sweep(app: &App, filters: &Filters) -> Report {
 
 /// What the sweep covers, in words.
 fn sweeping(app: &App) -> &'static str {
-    let kinds = &app.settings.list_kinds;
+    let kinds = &app.settings.report.kinds;
     match (
         kinds.contains(&Kind::Task),
         kinds.contains(&Kind::AccessRequest),

@@ -222,7 +222,7 @@ impl ResumeTask {
 
     /// Resumes the result, unless `ALLOWED_WORKFLOW_IDS` leaves its workflow out.
     pub(super) async fn run(&self, app: &App, call: &Call) -> Result<Outcome, Failure> {
-        if let Some(allowed) = &app.settings.allowed_workflow_ids {
+        if let Some(allowed) = &app.settings.resume.allowed_workflow_ids {
             // Workflow ids are GUIDs: one written in capitals in the setting is the same id.
             let listed =
                 |id: &ResourceId| id.as_str().eq_ignore_ascii_case(self.workflow_id.as_str());

@@ -102,12 +102,12 @@ async fn resume(
         }
     };
     let budget = match trigger {
-        Trigger::Http => app.settings.retry_budget.min(HTTP_MAX_BUDGET),
-        Trigger::Queue | Trigger::Timer => app.settings.retry_budget,
+        Trigger::Http => app.settings.graph.retry_budget.min(HTTP_MAX_BUDGET),
+        Trigger::Queue | Trigger::Timer => app.settings.graph.retry_budget,
     };
     let call = Call::new(correlation, budget);
     summary.field("kind", Some(kind.as_str()));
-    let command = body.and_then(|body| Command::parse(kind, &body, &app.settings.resume_source));
+    let command = body.and_then(|body| Command::parse(kind, &body, &app.settings.resume.source));
     let outcome = match command {
         Err(error) => Err(Failure::Invalid(error)),
         Ok(command) => {
@@ -168,7 +168,7 @@ async fn list(
     };
     let call = Call::with_request_budget(
         correlation_id(&invocation.id),
-        app.settings.retry_budget,
+        app.settings.graph.retry_budget,
         overall,
     );
     let report = report::shared_sweep(app, &call).await;

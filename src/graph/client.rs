@@ -175,7 +175,7 @@ impl GraphClient {
     pub fn new(settings: &Settings, tokens: TokenSource) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: crate::outbound::client(settings, None).build()?,
-            root: settings.graph_versioned_root(),
+            root: settings.graph.versioned_root(),
             tokens,
             policy: RetryPolicy::default(),
             gate: Mutex::new(None),

@@ -46,7 +46,7 @@ pub const MAX_REPORT_ITEMS: usize = 5_000;
 /// [`sweep`], keeping only the oldest `keep` items when it says so.
 pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Report {
     let started = Instant::now();
-    let kinds = &app.settings.list_kinds;
+    let kinds = &app.settings.report.kinds;
     let tasks = async {
         match kinds.contains(&Kind::Task) {
             true => Some(tasks::gather(app, call).await),
@@ -63,7 +63,7 @@ pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Repor
     build::report(
         tasks,
         requests,
-        app.settings.stale_after,
+        app.settings.report.stale_after,
         call.graph_requests(),
         started.elapsed(),
         keep,
@@ -84,7 +84,7 @@ pub async fn shared_sweep(app: &App, call: &Call) -> Arc<Report> {
     };
     if let Some((ended, report)) = &*last {
         // It ran while this caller waited, or it is recent enough.
-        if *ended >= asked || ended.elapsed() <= app.settings.list_reuse {
+        if *ended >= asked || ended.elapsed() <= app.settings.report.reuse {
             return Arc::clone(report);
         }
     }

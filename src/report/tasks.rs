@@ -59,7 +59,7 @@ pub(super) struct Gathered {
 pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
     let mut g = Gathered::default();
     let deadline = call.deadline();
-    let width = app.settings.max_concurrency;
+    let width = app.settings.graph.max_concurrency;
     let graph = match app.graph().await {
         Ok(graph) => graph,
         Err(failure) => {
@@ -67,7 +67,7 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
             return g;
         }
     };
-    match &app.settings.list_workflow_ids {
+    match &app.settings.report.workflow_ids {
         None => match before(deadline, all_workflows(graph, call)).await {
             None => {
                 g.cut_short = true;
