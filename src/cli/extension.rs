@@ -13,7 +13,9 @@
 use super::{call, print_failure};
 use crate::app::App;
 use crate::command::{CommandError, Failure, ResourceId};
-use crate::graph::models::iso8601_duration;
+use crate::graph::models::{
+    iso8601_duration, AuthorizedApps, CustomTaskExtension, LogicAppEndpoint,
+};
 use crate::graph::{Call, GraphClient, GraphPath};
 use crate::telemetry::escape;
 use clap::{Args, Subcommand};
@@ -89,130 +91,67 @@ pub(super) async fn run(app: &App, command: &ExtensionCommand) -> ExitCode {
     }
 }
 
-/// A custom task extension as read from Graph: only what these commands show or keep.
-struct Extension {
-    id: String,
-    display_name: Option<String>,
-    logic_app: Option<String>,
-    resource_group: Option<String>,
-    subscription: Option<String>,
-    authentication: Option<String>,
-    timeout: Option<String>,
-    authorized: AuthorizedApps,
+/// The extension as `show --json` prints it.
+fn to_json(extension: &CustomTaskExtension) -> Value {
+    let endpoint = extension.endpoint_configuration.as_ref();
+    json!({
+        "id": extension.id.as_deref(),
+        "displayName": extension.display_name.as_deref(),
+        "logicApp": {
+            "name": endpoint.and_then(|e| e.logic_app_workflow_name.as_deref()),
+            "resourceGroup": endpoint.and_then(|e| e.resource_group_name.as_deref()),
+            "subscriptionId": endpoint.and_then(|e| e.subscription_id.as_deref()),
+        },
+        "authentication": authentication(extension),
+        "callbackTimeout": extension.timeout(),
+        // null: Graph did not list them, so they are unknown (not none).
+        "authorizedApps": match extension.authorized_apps() {
+            apps @ AuthorizedApps::Listed(_) => json!(apps.client_ids()),
+            AuthorizedApps::Unread(_) => Value::Null,
+        },
+    })
 }
 
-/// The extension's `authorizedApps`, as far as Graph gave them.
-enum AuthorizedApps {
-    /// The whole list, exactly as Graph gave it, to be written back unchanged.
-    Listed(Vec<Value>),
-    /// Graph gave something other than a list: what it was. Nothing may be written then.
-    Unread(&'static str),
+/// How the extension's callouts are signed, without Graph's namespace: `logicAppPopAuthenticationConfiguration`…
+fn authentication(extension: &CustomTaskExtension) -> Option<&str> {
+    let typed = extension.authentication_configuration.as_ref()?;
+    let name = typed.odata_type.as_deref()?;
+    Some(name.trim_start_matches("#microsoft.graph."))
 }
 
-impl Extension {
-    fn from_json(value: &Value) -> Self {
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-        let endpoint = value.get("endpointConfiguration").unwrap_or(&Value::Null);
-        let callback = value.get("callbackConfiguration").unwrap_or(&Value::Null);
-        Self {
-            id: text(value, "id").unwrap_or_default(),
-            display_name: text(value, "displayName"),
-            logic_app: text(endpoint, "logicAppWorkflowName"),
-            resource_group: text(endpoint, "resourceGroupName"),
-            subscription: text(endpoint, "subscriptionId"),
-            authentication: value
-                .get("authenticationConfiguration")
-                .and_then(|a| text(a, "@odata.type"))
-                .map(|t| t.trim_start_matches("#microsoft.graph.").to_string()),
-            timeout: text(callback, "timeoutDuration"),
-            authorized: match callback {
-                // No callback configuration: the extension waits for nothing.
-                Value::Null => AuthorizedApps::Listed(Vec::new()),
-                _ => match callback.get("authorizedApps") {
-                    Some(Value::Array(apps)) => AuthorizedApps::Listed(apps.clone()),
-                    None => AuthorizedApps::Unread("no authorizedApps at all"),
-                    Some(Value::Null) => AuthorizedApps::Unread("authorizedApps: null"),
-                    Some(_) => AuthorizedApps::Unread("an authorizedApps that is not a list"),
-                },
-            },
+/// For a person: every value from Graph with its control characters escaped.
+fn to_text(extension: &CustomTaskExtension) -> String {
+    let or_none = |v: Option<&str>| escape(v.unwrap_or("(none)")).into_owned();
+    let timeout = match extension.timeout() {
+        Some(t) => match iso8601_duration(t) {
+            Some(d) => format!("{} ({})", escape(t), humantime::format_duration(d)),
+            None => format!("{} (not a duration this app reads)", escape(t)),
+        },
+        None => "(none: the extension does not wait for a callback)".into(),
+    };
+    let authorized = extension.authorized_apps();
+    let apps = match (authorized, authorized.client_ids().as_slice()) {
+        (AuthorizedApps::Unread(seen), _) => {
+            format!("unknown: Graph did not list them ({seen})")
         }
-    }
-
-    /// The client ids of the authorized apps, as far as each entry names one.
-    fn authorized_ids(&self) -> Vec<String> {
-        match &self.authorized {
-            AuthorizedApps::Listed(apps) => apps.iter().filter_map(app_id).collect(),
-            AuthorizedApps::Unread(_) => Vec::new(),
-        }
-    }
-
-    fn is_authorized(&self, client_id: &str) -> bool {
-        self.authorized_ids()
+        (_, []) => "none: only identities with LifecycleWorkflows.ReadWrite.All can resume".into(),
+        (_, ids) => ids
             .iter()
-            .any(|id| id.eq_ignore_ascii_case(client_id))
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "displayName": self.display_name,
-            "logicApp": {
-                "name": self.logic_app,
-                "resourceGroup": self.resource_group,
-                "subscriptionId": self.subscription,
-            },
-            "authentication": self.authentication,
-            "callbackTimeout": self.timeout,
-            // null: Graph did not list them, so they are unknown (not none).
-            "authorizedApps": match self.authorized {
-                AuthorizedApps::Listed(_) => json!(self.authorized_ids()),
-                AuthorizedApps::Unread(_) => Value::Null,
-            },
-        })
-    }
-
-    /// For a person: every value from Graph with its control characters escaped.
-    fn to_text(&self) -> String {
-        let or_none = |v: &Option<String>| escape(v.as_deref().unwrap_or("(none)")).into_owned();
-        let timeout = match &self.timeout {
-            Some(t) => match iso8601_duration(t) {
-                Some(d) => format!("{} ({})", escape(t), humantime::format_duration(d)),
-                None => format!("{} (not a duration this app reads)", escape(t)),
-            },
-            None => "(none: the extension does not wait for a callback)".into(),
-        };
-        let apps = match (&self.authorized, self.authorized_ids().as_slice()) {
-            (AuthorizedApps::Unread(seen), _) => {
-                format!("unknown: Graph did not list them ({seen})")
-            }
-            (_, []) => {
-                "none: only identities with LifecycleWorkflows.ReadWrite.All can resume".into()
-            }
-            (_, ids) => ids
-                .iter()
-                .map(|id| escape(id).into_owned())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        format!(
-            "custom task extension {} ({})\n  Logic App:        {} (resource group {}, subscription {})\n  authentication:   {}\n  callback timeout: {timeout}\n  authorized apps:  {apps}",
-            escape(&self.id),
-            or_none(&self.display_name),
-            or_none(&self.logic_app),
-            or_none(&self.resource_group),
-            or_none(&self.subscription),
-            or_none(&self.authentication),
-        )
-    }
-}
-
-/// The client id an `authorizedApps` entry names: the entry itself, its `appId`, or its `id`.
-fn app_id(entry: &Value) -> Option<String> {
-    entry
-        .as_str()
-        .or_else(|| entry.get("appId").and_then(Value::as_str))
-        .or_else(|| entry.get("id").and_then(Value::as_str))
-        .map(str::to_string)
+            .map(|id| escape(id).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let endpoint = extension.endpoint_configuration.as_ref();
+    let endpoint_field = |field: fn(&LogicAppEndpoint) -> Option<&str>| endpoint.and_then(field);
+    format!(
+        "custom task extension {} ({})\n  Logic App:        {} (resource group {}, subscription {})\n  authentication:   {}\n  callback timeout: {timeout}\n  authorized apps:  {apps}",
+        or_none(extension.id.as_deref()),
+        or_none(extension.display_name.as_deref()),
+        or_none(endpoint_field(|e| e.logic_app_workflow_name.as_deref())),
+        or_none(endpoint_field(|e| e.resource_group_name.as_deref())),
+        or_none(endpoint_field(|e| e.subscription_id.as_deref())),
+        or_none(authentication(extension)),
+    )
 }
 
 async fn show(app: &App, args: &ShowArgs) -> Result<String, Failure> {
@@ -220,9 +159,9 @@ async fn show(app: &App, args: &ShowArgs) -> Result<String, Failure> {
     let graph = app.graph().await?;
     let extension = read(graph, &call(app), &id).await?;
     Ok(if args.json {
-        extension.to_json().to_string()
+        to_json(&extension).to_string()
     } else {
-        extension.to_text()
+        to_text(&extension)
     })
 }
 
@@ -235,7 +174,7 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
     if extension.is_authorized(&client_id) {
         return Ok(format!(
             "{client_id} is already an authorized app of {}; nothing changed",
-            escape(&extension.id)
+            id.as_str()
         ));
     }
     let body = grant_body(&extension, &client_id)?;
@@ -260,10 +199,10 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
             request_id: None,
         });
     }
-    let count = after.authorized_ids().len();
+    let count = after.authorized_apps().client_ids().len();
     Ok(format!(
         "granted: {client_id} may now resume the tasks of {} ({count} authorized app{})",
-        escape(&after.id),
+        id.as_str(),
         if count == 1 { "" } else { "s" }
     ))
 }
@@ -271,14 +210,14 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
 /// The PATCH that adds `client_id`: the whole callback configuration, as it was plus the
 /// app, so that it means the same whether Graph merges or replaces it. An extension without
 /// a callback timeout does not wait, so there is nothing to authorize.
-fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> {
-    let timeout = extension.timeout.as_deref().ok_or_else(|| {
+fn grant_body(extension: &CustomTaskExtension, client_id: &str) -> Result<Value, Failure> {
+    let timeout = extension.timeout().ok_or_else(|| {
         Failure::Invalid(CommandError::refused(
             "--task-extension",
             "this extension has no callback configuration: it does not wait for a resume, so no app needs to be authorized",
         ))
     })?;
-    let mut apps = match &extension.authorized {
+    let mut apps = match extension.authorized_apps() {
         AuthorizedApps::Listed(apps) => apps.clone(),
         AuthorizedApps::Unread(seen) => {
             return Err(Failure::GraphError {
@@ -299,12 +238,15 @@ fn grant_body(extension: &Extension, client_id: &str) -> Result<Value, Failure> 
     Ok(json!({ "callbackConfiguration": callback }))
 }
 
-async fn read(graph: &GraphClient, call: &Call, id: &ResourceId) -> Result<Extension, Failure> {
+async fn read(
+    graph: &GraphClient,
+    call: &Call,
+    id: &ResourceId,
+) -> Result<CustomTaskExtension, Failure> {
     let mut url = graph.url(&GraphPath::new().words(EXTENSIONS).id(id));
     url.query_pairs_mut()
         .append_pair("$expand", EXPAND_AUTHORIZED_APPS);
-    let value: Value = graph.get(call, url).await?.json()?;
-    Ok(Extension::from_json(&value))
+    Ok(graph.get(call, url).await?.json()?)
 }
 
 fn extension_id(text: &str) -> Result<ResourceId, Failure> {
@@ -340,12 +282,13 @@ fn hint(failure: &Failure) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    fn extension(callback: Value) -> Extension {
-        Extension::from_json(&json!({
+    fn extension(callback: Value) -> CustomTaskExtension {
+        serde_json::from_value(json!({
             "id": "ext-1",
             "displayName": "Notify\u{1b}[31m HR",
             "callbackConfiguration": callback,
         }))
+        .expect("any JSON object is an extension")
     }
 
     #[test]
@@ -355,9 +298,9 @@ mod tests {
             "timeoutDuration": "PT1H",
             "authorizedApps": ["a", {"appId": "b"}, {"id": "c", "displayName": "x"}, 7]
         }));
-        assert_eq!(e.authorized_ids(), ["a", "b", "c"]);
+        assert_eq!(e.authorized_apps().client_ids(), ["a", "b", "c"]);
         assert!(e.is_authorized("B"));
-        assert!(e.to_text().contains("Notify\\u{1b}[31m HR"), "escaped");
+        assert!(to_text(&e).contains("Notify\\u{1b}[31m HR"), "escaped");
     }
 
     #[test]
@@ -406,10 +349,8 @@ mod tests {
                 }
                 other => panic!("{seen}: {other:?}"),
             }
-            assert!(e
-                .to_text()
-                .contains(&format!("unknown: Graph did not list them ({seen})")));
-            assert_eq!(e.to_json()["authorizedApps"], Value::Null);
+            assert!(to_text(&e).contains(&format!("unknown: Graph did not list them ({seen})")));
+            assert_eq!(to_json(&e)["authorizedApps"], Value::Null);
         }
         // An empty list is a list: the first app may be added.
         let empty = extension(json!({"timeoutDuration": "PT1H", "authorizedApps": []}));

@@ -237,8 +237,9 @@ fn judge(request: AssignmentRequest, instance_id: &str, asked: Decision) -> Read
             if Decision::of(request.state.as_ref()) == asked {
                 ReadBack::AlreadyResumed
             } else {
-                let state = request.state.map(|s| s.as_str().to_string());
-                ReadBack::Finished(state.or(request.status).unwrap_or_else(|| "unknown".into()))
+                let state = request.state.as_ref().map(|s| s.as_str().to_string());
+                let status = state.or(request.status.into_option());
+                ReadBack::Finished(status.unwrap_or_else(|| "unknown".into()))
             }
         }
         Some(CalloutStatus::WaitingForCallback) => ReadBack::StillWaiting,

@@ -253,7 +253,7 @@ impl ResumeTask {
 /// A task processing result already `completed`/`failed` as asked is a duplicate; still
 /// `inProgress`, Graph's refusal stands; anything else finished it otherwise.
 fn judge(result: TaskProcessingResult, asked: OperationStatus) -> ReadBack {
-    match result.processing_status {
+    match result.processing_status.into_option() {
         Some(status) if status == asked.processing_status() => ReadBack::AlreadyResumed,
         Some(ProcessingStatus::InProgress) => ReadBack::StillWaiting,
         other => ReadBack::Finished(other.map(|s| s.as_str().to_string()).unwrap_or_default()),

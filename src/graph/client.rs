@@ -250,7 +250,7 @@ impl GraphClient {
             }
             let page: Page<T> = response.json()?;
             items.extend(page.value);
-            if let Some(link) = page.next_link {
+            if let Some(link) = page.next_link.into_option() {
                 next = Some(self.same_host(&link, &response.request_id)?);
             }
         }

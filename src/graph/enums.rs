@@ -44,19 +44,16 @@ macro_rules! graph_enum {
                 Self::parse(text)
             }
         }
-    };
-}
 
-/// An enumeration field, or `None` when it is missing, null or not a string.
-pub fn lenient_enum<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: for<'a> From<&'a str>,
-{
-    Ok(match serde_json::Value::deserialize(deserializer)? {
-        serde_json::Value::String(text) => Some(T::from(text.as_str())),
-        _ => None,
-    })
+        /// From a string only; any other value is refused (and a
+        /// [`Lenient`](super::models::Lenient) field of it is `None`).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Ok(Self::parse(&text))
+            }
+        }
+    };
 }
 
 graph_enum! {
@@ -145,10 +142,15 @@ mod tests {
     fn a_field_of_another_type_is_no_value() {
         #[derive(Deserialize)]
         struct Holder {
-            #[serde(default, deserialize_with = "lenient_enum")]
-            status: Option<CalloutStatus>,
+            #[serde(default)]
+            status: super::super::models::Lenient<CalloutStatus>,
         }
-        let read = |json: &str| serde_json::from_str::<Holder>(json).unwrap().status;
+        let read = |json: &str| {
+            serde_json::from_str::<Holder>(json)
+                .unwrap()
+                .status
+                .into_option()
+        };
         assert_eq!(read(r#"{"status": 3}"#), None);
         assert_eq!(read(r#"{}"#), None);
         assert_eq!(

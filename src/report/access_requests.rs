@@ -251,10 +251,11 @@ fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<(String, String), Extension
             continue;
         };
         for setting in &policy.custom_extension_stage_settings {
-            let (Some(stage), Some(extension)) = (&setting.stage, &setting.custom_extension) else {
+            let (Some(stage), Some(extension)) = (&*setting.stage, &*setting.custom_extension)
+            else {
                 continue;
             };
-            let Some(extension_id) = &extension.id else {
+            let Some(extension_id) = &*extension.id else {
                 continue;
             };
             let entry = uses
@@ -276,6 +277,7 @@ mod tests {
         serde_json::from_value::<crate::graph::models::Page<AssignmentRequest>>(value)
             .unwrap()
             .value
+            .into_vec()
     }
 
     #[test]
@@ -291,9 +293,9 @@ mod tests {
         ]})));
         let ids: Vec<_> = waiting
             .iter()
-            .map(|w| (w.request.id.clone().unwrap(), w.callout.id.clone().unwrap()))
+            .map(|w| (w.request.id.as_deref(), w.callout.id.as_deref()))
             .collect();
-        assert_eq!(ids, [("r1".to_string(), "c1".to_string())]);
+        assert_eq!(ids, [(Some("r1"), Some("c1"))]);
         assert_eq!(refused.len(), 1, "only the waiting request with a bad id");
     }
 

@@ -223,8 +223,11 @@ pub(super) fn report(
                 workflow_name: Arc::clone(workflow_name),
                 task_id: Arc::clone(task_id),
                 task_name: Arc::clone(task_name),
-                task_processing_result_id: result.id.unwrap_or_default(),
-                subject_id: result.subject.and_then(|s| s.id),
+                task_processing_result_id: result.id.into_option().unwrap_or_default(),
+                subject_id: result
+                    .subject
+                    .into_option()
+                    .and_then(|s| s.id.into_option()),
                 waiting: waiting(date(result.started_date_time.as_deref()), timeout.copied()),
             })
         }));
@@ -234,18 +237,22 @@ pub(super) fn report(
     if let Some(g) = requests {
         items.extend(g.waiting.into_iter().map(|found| {
             let request = &*found.request;
-            let package = request.access_package.clone().unwrap_or_default();
+            let package = request.access_package.as_ref().cloned().unwrap_or_default();
             let callout = found.callout;
             let used = package
                 .id
-                .clone()
-                .zip(callout.custom_extension_id.clone())
+                .as_ref()
+                .cloned()
+                .zip(callout.custom_extension_id.as_ref().cloned())
                 .and_then(|key| g.uses.get(&key));
             let stage = used
                 .filter(|u| u.stages.len() == 1)
                 .and_then(|u| u.stages.first().cloned());
             let created_stage = stage == Some(Stage::Created);
-            let target = request.assignment.as_ref().and_then(|a| a.target.clone());
+            let target = request
+                .assignment
+                .as_ref()
+                .and_then(|a| a.target.as_ref().cloned());
             let created = date(request.created_date_time.as_deref());
             let timeout = used.and_then(|u| u.timeout);
             let mut waited = waiting(created.filter(|_| created_stage), timeout);
@@ -255,15 +262,15 @@ pub(super) fn report(
                     created.is_some_and(|c| (now - c).whole_seconds() > longest.as_secs() as i64);
             }
             Item::AccessRequest(Box::new(AccessRequestItem {
-                assignment_request_id: request.id.clone().unwrap_or_default(),
-                access_package_id: package.id,
+                assignment_request_id: request.id.as_deref().unwrap_or_default().to_string(),
+                access_package_id: package.id.into_option(),
                 access_package_name: bounded_name(package.display_name.as_deref()),
                 stage,
-                custom_extension_stage_instance_id: callout.id.unwrap_or_default(),
-                custom_extension_id: callout.custom_extension_id,
-                target_id: target.as_ref().and_then(|t| t.object_id.clone()),
+                custom_extension_stage_instance_id: callout.id.into_option().unwrap_or_default(),
+                custom_extension_id: callout.custom_extension_id.into_option(),
+                target_id: target.as_ref().and_then(|t| t.object_id.as_ref().cloned()),
                 target_name: target.and_then(|t| bounded_name(t.display_name.as_deref())),
-                request_state: request.state.clone(),
+                request_state: request.state.as_ref().cloned(),
                 waiting: waited,
                 request_created_date_time: created.and_then(format_utc),
             }))
