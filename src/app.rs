@@ -3,8 +3,8 @@
 use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphFailure};
-use crate::report::Report;
-use std::sync::{Arc, Mutex};
+use crate::report::{LastSweep, Refusals};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -17,10 +17,10 @@ pub struct App {
     /// How many of the report's access request listings Graph has refused, in the order
     /// they are tried, and when the last refusal came; the listings, their order and how
     /// long a refusal is remembered are `report`'s.
-    pub(crate) refused_listings: Mutex<(usize, Option<Instant>)>,
+    pub(crate) refused_listings: Mutex<Refusals>,
     /// The last sweep of the in-progress report and when it ended; held while a sweep runs,
     /// so that concurrent callers share one (`report::shared_sweep`).
-    pub(crate) last_sweep: tokio::sync::Mutex<Option<(Instant, Arc<Report>)>>,
+    pub(crate) last_sweep: tokio::sync::Mutex<Option<LastSweep>>,
 }
 
 impl App {
@@ -29,7 +29,7 @@ impl App {
             settings,
             graph: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
-            refused_listings: Mutex::new((0, None)),
+            refused_listings: Mutex::new(Refusals::default()),
             last_sweep: tokio::sync::Mutex::new(None),
         }
     }

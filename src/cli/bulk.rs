@@ -9,7 +9,7 @@ use super::report::{self, Filters};
 use crate::app::App;
 use crate::command::{
     Callback, Command, CommandError, Failure, Kind, OperationStatus, Outcome, ResourceId,
-    ResumeAccessRequest, ResumeTask, TaskNames,
+    ResumeAccessRequest, ResumeTask, TaskResultIds,
 };
 use crate::report::{AccessRequestItem, Item, TaskItem};
 use crate::telemetry::escape;
@@ -151,13 +151,15 @@ fn task(
     status: OperationStatus,
     source: &str,
 ) -> Result<ResumeTask, CommandError> {
-    let names = TaskNames {
-        workflow_id: Some(&item.workflow_id),
-        task_id: Some(&item.task_id),
-        task_processing_result_id: Some(&item.task_processing_result_id),
-        callback_uri_path: None,
+    let ids = TaskResultIds {
+        workflow_id: item.workflow_id.clone(),
+        task_id: item.task_id.clone(),
+        task_processing_result_id: ResourceId::parse_str(
+            "taskProcessingResultId",
+            &item.task_processing_result_id,
+        )?,
     };
-    Ok(ResumeTask::new(names.resolve()?, status, source))
+    Ok(ResumeTask::new(ids, status, source))
 }
 
 /// `failed` denies the request; `completed` lets it continue. The stage is required, and only
@@ -201,9 +203,9 @@ mod tests {
     #[test]
     fn the_question_says_what_happens_to_each_kind() {
         let task = Item::Task(TaskItem {
-            workflow_id: "w".into(),
+            workflow_id: crate::command::id("w"),
             workflow_name: "".into(),
-            task_id: "t".into(),
+            task_id: crate::command::id("t"),
             task_name: "".into(),
             task_processing_result_id: "r".into(),
             subject_id: None,

@@ -256,9 +256,9 @@ mod tests {
 
     fn item(age_seconds: Option<u64>, stale: bool) -> Item {
         Item::Task(TaskItem {
-            workflow_id: "wf".into(),
+            workflow_id: crate::command::id("wf"),
             workflow_name: "Onboarding".into(),
-            task_id: "t".into(),
+            task_id: crate::command::id("t"),
             task_name: "Provision".into(),
             task_processing_result_id: "r".into(),
             subject_id: Some("u".into()),

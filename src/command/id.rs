@@ -1,7 +1,9 @@
 use super::CommandError;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 
 const MAX_LEN: usize = 256;
 
@@ -13,8 +15,10 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'
 ///
 /// Graph ids are not always GUIDs (`{guid}_{ticks}` and longer composites exist), so the
 /// rule is a safe alphabet rather than a format.
+///
+/// Cheap to clone: a report shares one workflow's id among all its waiting results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ResourceId(String);
+pub struct ResourceId(Arc<str>);
 
 impl ResourceId {
     pub fn parse(field: &str, value: Option<&Value>) -> Result<Self, CommandError> {
@@ -42,7 +46,7 @@ impl ResourceId {
         };
         match problem {
             Some(problem) => Err(CommandError::invalid(field, problem)),
-            None => Ok(Self(text.to_string())),
+            None => Ok(Self(Arc::from(text))),
         }
     }
 
@@ -53,6 +57,18 @@ impl ResourceId {
     /// The id as one percent-encoded URL path segment.
     pub fn segment(&self) -> String {
         utf8_percent_encode(&self.0, SEGMENT).to_string()
+    }
+}
+
+/// An id for a test's fixture; a bad one panics, naming it.
+#[cfg(test)]
+pub fn id(text: &str) -> ResourceId {
+    ResourceId::parse_str("id", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 

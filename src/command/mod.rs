@@ -20,10 +20,12 @@ mod task;
 
 pub use access_request::{requested_id, resumable_stage, Callback, ResumeAccessRequest};
 pub use error::CommandError;
+#[cfg(test)]
+pub use id::id;
 pub use id::ResourceId;
 pub use kind::Kind;
 pub use outcome::{Failure, Outcome, Problem, Retry};
-pub use task::{OperationStatus, ResumeTask, TaskNames};
+pub use task::{OperationStatus, ResumeTask, TaskNames, TaskResultIds};
 
 use crate::app::App;
 use crate::graph::Call;

@@ -239,8 +239,8 @@ fn stale_line(item: &report::Item) -> String {
     let what = match item {
         Item::Task(t) => format!(
             "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
-            value(Some(&t.workflow_id)),
-            value(Some(&t.task_id)),
+            value(Some(t.workflow_id.as_str())),
+            value(Some(t.task_id.as_str())),
             value(Some(&t.task_processing_result_id)),
             value(t.subject_id.as_deref()),
         ),

@@ -12,7 +12,7 @@
 //! the same without the target. Whichever answers, a request is reported only when one of its
 //! callouts says `waitingForCallback`.
 use super::build::SweepError;
-use super::{before, listed_id};
+use super::{listed_id, within};
 use crate::app::App;
 use crate::command::Kind;
 use crate::graph::models::{
@@ -51,9 +51,9 @@ impl Listing {
     /// The listing to use: the first that Graph has not refused in the last
     /// [`REFUSAL_REMEMBERED`].
     fn current(app: &App) -> Self {
-        let mut refused = app.refused_listings.lock().expect("not poisoned");
-        *refused = remembered(*refused, Instant::now());
-        LISTINGS[refused.0.min(LISTINGS.len() - 1)]
+        let mut refusals = app.refused_listings.lock().expect("not poisoned");
+        *refusals = refusals.remembered_at(Instant::now());
+        LISTINGS[refusals.count.min(LISTINGS.len() - 1)]
     }
 
     /// Graph refused this listing: the next one is used for a while. False when there is no
@@ -67,9 +67,12 @@ impl Listing {
             return false;
         }
         // Concurrent sweeps may both be refused: the count moves past this listing once.
-        let mut refused = app.refused_listings.lock().expect("not poisoned");
-        if refused.0 == at {
-            *refused = (at + 1, Some(Instant::now()));
+        let mut refusals = app.refused_listings.lock().expect("not poisoned");
+        if refusals.count == at {
+            *refusals = Refusals {
+                count: at + 1,
+                last: Some(Instant::now()),
+            };
         }
         true
     }
@@ -104,11 +107,21 @@ impl Listing {
 /// preferred listing is tried again an hour after the last refusal, one 400 an hour at most.
 pub(super) const REFUSAL_REMEMBERED: Duration = Duration::from_secs(3_600);
 
-/// How many listings count as refused at `now`, given the count and the last refusal's time.
-fn remembered(refused: (usize, Option<Instant>), now: Instant) -> (usize, Option<Instant>) {
-    match refused {
-        (_, Some(at)) if now.saturating_duration_since(at) >= REFUSAL_REMEMBERED => (0, None),
-        kept => kept,
+/// How many of the listings, in [`LISTINGS`] order, Graph has refused, and when it last did;
+/// kept by the app across sweeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refusals {
+    count: usize,
+    last: Option<Instant>,
+}
+
+impl Refusals {
+    /// The refusals that still count at `now`: none, once the last is [`REFUSAL_REMEMBERED`] old.
+    fn remembered_at(self, now: Instant) -> Self {
+        match self.last {
+            Some(at) if now.saturating_duration_since(at) >= REFUSAL_REMEMBERED => Self::default(),
+            _ => self,
+        }
     }
 }
 
@@ -121,9 +134,16 @@ pub(super) const LOOKBACK: Duration = Duration::from_secs(90 * 86_400);
 /// A callout that waits, with the request it belongs to. The request is shared by all its
 /// waiting callouts and keeps none of them: a request with thousands of callouts is held
 /// once, not once per callout.
-pub(super) struct Waiting {
+pub(super) struct WaitingCallout {
     pub(super) request: Arc<AssignmentRequest>,
     pub(super) callout: CalloutInstance,
+}
+
+/// A custom extension as one access package's policies use it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct ExtensionInPackage {
+    pub(super) access_package_id: String,
+    pub(super) custom_extension_id: String,
 }
 
 /// What one custom extension does in one access package's policies.
@@ -137,9 +157,8 @@ pub(super) struct ExtensionUse {
 /// What the sweep learnt of Entitlement Management, owned.
 #[derive(Default)]
 pub(super) struct Gathered {
-    pub(super) waiting: Vec<Waiting>,
-    /// By access package id, then custom extension id.
-    pub(super) uses: BTreeMap<(String, String), ExtensionUse>,
+    pub(super) waiting: Vec<WaitingCallout>,
+    pub(super) uses: BTreeMap<ExtensionInPackage, ExtensionUse>,
     pub(super) errors: Vec<SweepError>,
     pub(super) cut_short: bool,
 }
@@ -153,19 +172,19 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
             return g;
         }
     };
-    match before(call.deadline(), waiting_requests(app, graph, call)).await {
+    match within(call.deadline(), waiting_requests(app, graph, call)).await {
         None => g.cut_short = true,
         Some(Err(failure)) => g.errors.push(error(&failure)),
         Some(Ok(requests)) => {
-            let (waiting, refused) = waiting_callouts(requests);
-            g.waiting = waiting;
-            g.errors.extend(refused.iter().map(error));
+            let callouts = waiting_callouts(requests);
+            g.waiting = callouts.waiting;
+            g.errors.extend(callouts.unusable.iter().map(error));
         }
     }
     if g.waiting.is_empty() {
         return g;
     }
-    match before(call.deadline(), policies(graph, call)).await {
+    match within(call.deadline(), policies(graph, call)).await {
         None => g.cut_short = true,
         Some(Err(failure)) => g.errors.push(error(&failure)),
         Some(Ok(policies)) => g.uses = uses(policies),
@@ -208,9 +227,9 @@ fn requests_url(graph: &GraphClient, listing: Listing) -> Url {
 /// The callouts that wait, each with its request. A waiting request whose id this app would
 /// not put in a path cannot be resumed by it: it is reported as a failure of the sweep, as a
 /// task with such an id is.
-fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<GraphFailure>) {
+fn waiting_callouts(requests: Vec<AssignmentRequest>) -> Callouts {
     let mut waiting = Vec::new();
-    let mut refused = Vec::new();
+    let mut unusable = Vec::new();
     for mut request in requests {
         let callouts: Vec<CalloutInstance> =
             std::mem::take(&mut request.custom_extension_callout_instances)
@@ -221,16 +240,23 @@ fn waiting_callouts(requests: Vec<AssignmentRequest>) -> (Vec<Waiting>, Vec<Grap
             continue;
         }
         if let Err(failure) = listed_id(request.id.as_deref()) {
-            refused.push(failure);
+            unusable.push(failure);
             continue;
         }
         let request = Arc::new(request);
-        waiting.extend(callouts.into_iter().map(|callout| Waiting {
+        waiting.extend(callouts.into_iter().map(|callout| WaitingCallout {
             request: Arc::clone(&request),
             callout,
         }));
     }
-    (waiting, refused)
+    Callouts { waiting, unusable }
+}
+
+/// The callouts that wait, and why some waiting requests cannot be reported.
+struct Callouts {
+    waiting: Vec<WaitingCallout>,
+    /// A waiting request's id that this app would not put in a path.
+    unusable: Vec<GraphFailure>,
 }
 
 /// Every assignment policy, with its access package and the custom extension it runs at
@@ -244,8 +270,8 @@ async fn policies(graph: &GraphClient, call: &Call) -> Result<Vec<AssignmentPoli
     graph.list(call, url).await
 }
 
-fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<(String, String), ExtensionUse> {
-    let mut uses: BTreeMap<(String, String), ExtensionUse> = BTreeMap::new();
+fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<ExtensionInPackage, ExtensionUse> {
+    let mut uses: BTreeMap<ExtensionInPackage, ExtensionUse> = BTreeMap::new();
     for policy in &policies {
         let Some(package) = policy.package_id() else {
             continue;
@@ -259,7 +285,10 @@ fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<(String, String), Extension
                 continue;
             };
             let entry = uses
-                .entry((package.to_string(), extension_id.clone()))
+                .entry(ExtensionInPackage {
+                    access_package_id: package.to_string(),
+                    custom_extension_id: extension_id.clone(),
+                })
                 .or_default();
             entry.stages.insert(stage.clone());
             entry.timeout = entry.timeout.or(extension.callback_timeout());
@@ -282,7 +311,10 @@ mod tests {
 
     #[test]
     fn only_waiting_callouts_count_and_a_request_with_an_unusable_id_is_an_error() {
-        let (waiting, refused) = waiting_callouts(requests(json!({"value": [
+        let Callouts {
+            waiting,
+            unusable: refused,
+        } = waiting_callouts(requests(json!({"value": [
             {"id": "r1", "customExtensionCalloutInstances": [
                 {"id": "c1", "status": "waitingForCallback"},
                 {"id": "c0", "status": "callbackReceived"}]},
@@ -303,17 +335,19 @@ mod tests {
     fn a_refused_listing_is_tried_again_an_hour_after_the_last_refusal() {
         let at = Instant::now();
         let later = |d: Duration| at + d;
-        assert_eq!(remembered((0, None), later(REFUSAL_REMEMBERED)), (0, None));
-        let refused = (1, Some(at));
-        assert_eq!(
-            remembered(refused, later(Duration::from_secs(3_599))),
-            refused
-        );
-        assert_eq!(remembered(refused, later(REFUSAL_REMEMBERED)), (0, None));
-        assert_eq!(
-            remembered((2, Some(at)), later(Duration::from_secs(7_200))),
-            (0, None)
-        );
+        let none = Refusals::default();
+        assert_eq!(none.remembered_at(later(REFUSAL_REMEMBERED)), none);
+        let one = Refusals {
+            count: 1,
+            last: Some(at),
+        };
+        assert_eq!(one.remembered_at(later(Duration::from_secs(3_599))), one);
+        assert_eq!(one.remembered_at(later(REFUSAL_REMEMBERED)), none);
+        let two = Refusals {
+            count: 2,
+            last: Some(at),
+        };
+        assert_eq!(two.remembered_at(later(Duration::from_secs(7_200))), none);
     }
 
     #[test]
@@ -321,7 +355,7 @@ mod tests {
         let callouts: Vec<_> = (0..2_000)
             .map(|n| json!({"id": format!("c{n}"), "status": "waitingForCallback"}))
             .collect();
-        let (waiting, _) = waiting_callouts(requests(
+        let Callouts { waiting, .. } = waiting_callouts(requests(
             json!({"value": [{"id": "r1", "customExtensionCalloutInstances": callouts}]}),
         ));
         assert_eq!(waiting.len(), 2_000);
@@ -350,10 +384,14 @@ mod tests {
         ]))
         .unwrap();
         let uses = uses(policies);
-        let p1 = &uses[&("p1".to_string(), "e1".to_string())];
+        let key = |package: &str, extension: &str| ExtensionInPackage {
+            access_package_id: package.to_string(),
+            custom_extension_id: extension.to_string(),
+        };
+        let p1 = &uses[&key("p1", "e1")];
         assert_eq!(p1.stages.len(), 2);
         assert_eq!(p1.timeout, Some(Duration::from_secs(86_400)));
-        let p2 = &uses[&("p2".to_string(), "e1".to_string())];
+        let p2 = &uses[&key("p2", "e1")];
         assert_eq!(p2.stages.len(), 1);
         assert_eq!(p2.timeout, None, "an absurd timeout is no timeout");
         assert_eq!(

@@ -1,8 +1,8 @@
 //! The report: what the sweeps gathered, with each waiting item's age, deadline and
 //! staleness, in the shape the README documents. No I/O here.
-use super::{access_requests, bounded_name, tasks};
-use crate::command::Failure;
-use crate::command::Kind;
+use super::access_requests::{self, ExtensionInPackage};
+use super::{bounded_name, tasks};
+use crate::command::{Failure, Kind, ResourceId};
 use crate::graph::models::{RequestState, Stage};
 use crate::graph::GraphFailure;
 use crate::host::json_len;
@@ -72,9 +72,9 @@ impl Item {
 pub struct TaskItem {
     /// Shared by every item of the workflow (and task): a backlog of thousands holds each
     /// workflow's and task's id and name once.
-    pub workflow_id: Arc<str>,
+    pub workflow_id: ResourceId,
     pub workflow_name: Arc<str>,
-    pub task_id: Arc<str>,
+    pub task_id: ResourceId,
     pub task_name: Arc<str>,
     pub task_processing_result_id: String,
     pub subject_id: Option<String>,
@@ -201,28 +201,16 @@ pub(super) fn report(
     let mut errors = Vec::new();
     let mut cut_short = false;
     if let Some(g) = tasks {
-        let shared = |text: &str| -> Arc<str> { Arc::from(text) };
-        let workflows: Vec<(Arc<str>, Arc<str>)> = g
-            .workflows
-            .iter()
-            .map(|w| (shared(w.id.as_str()), shared(&w.name)))
-            .collect();
-        let tasks: Vec<(Arc<str>, Arc<str>)> = g
-            .tasks
-            .iter()
-            .map(|t| (shared(t.id.as_str()), shared(&t.name)))
-            .collect();
         items.extend(g.found.into_iter().map(|found| {
-            let task = &g.tasks[found.task];
-            let (workflow_id, workflow_name) = &workflows[task.workflow];
-            let (task_id, task_name) = &tasks[found.task];
+            let task = &*found.task;
+            let workflow = &*task.workflow;
             let result = found.result;
             let timeout = task.extension_id.as_ref().and_then(|id| g.timeouts.get(id));
             Item::Task(TaskItem {
-                workflow_id: Arc::clone(workflow_id),
-                workflow_name: Arc::clone(workflow_name),
-                task_id: Arc::clone(task_id),
-                task_name: Arc::clone(task_name),
+                workflow_id: workflow.id.clone(),
+                workflow_name: Arc::clone(&workflow.name),
+                task_id: task.id.clone(),
+                task_name: Arc::clone(&task.name),
                 task_processing_result_id: result.id.into_option().unwrap_or_default(),
                 subject_id: result
                     .subject
@@ -242,9 +230,13 @@ pub(super) fn report(
             let used = package
                 .id
                 .as_ref()
-                .cloned()
-                .zip(callout.custom_extension_id.as_ref().cloned())
-                .and_then(|key| g.uses.get(&key));
+                .zip(callout.custom_extension_id.as_ref())
+                .and_then(|(access_package_id, custom_extension_id)| {
+                    g.uses.get(&ExtensionInPackage {
+                        access_package_id: access_package_id.clone(),
+                        custom_extension_id: custom_extension_id.clone(),
+                    })
+                });
             let stage = used
                 .filter(|u| u.stages.len() == 1)
                 .and_then(|u| u.stages.first().cloned());
@@ -462,6 +454,161 @@ fn format_utc(at: OffsetDateTime) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::id;
+    use crate::report::access_requests::{ExtensionUse, WaitingCallout};
+    use crate::report::tasks::{CustomTask, Found, SweptWorkflow};
+    use serde_json::json;
+
+    fn ago(seconds: i64) -> String {
+        format_utc(OffsetDateTime::now_utc() - time::Duration::seconds(seconds)).unwrap()
+    }
+
+    /// One workflow with one custom task (whose extension waits an hour) and two waiting
+    /// results: one begun two hours ago, one Graph does not date.
+    fn tasks() -> tasks::Gathered {
+        let workflow = Arc::new(SweptWorkflow {
+            id: id("wf"),
+            name: "Onboarding".into(),
+        });
+        let task = Arc::new(CustomTask {
+            workflow: Arc::clone(&workflow),
+            id: id("t"),
+            name: "Notify HR".into(),
+            extension_id: Some("ext".into()),
+        });
+        let found = |result| Found {
+            task: Arc::clone(&task),
+            result: serde_json::from_value(result).unwrap(),
+        };
+        tasks::Gathered {
+            workflows: vec![workflow],
+            found: vec![
+                found(json!({"id": "r-undated", "processingStatus": "inProgress"})),
+                found(
+                    json!({"id": "r-old", "startedDateTime": ago(7_200), "subject": {"id": "u1"}}),
+                ),
+            ],
+            tasks: vec![Arc::clone(&task)],
+            timeouts: [("ext".to_string(), Duration::from_secs(3_600))].into(),
+            ..Default::default()
+        }
+    }
+
+    /// Two requests waiting for callbacks of one extension: at the created stage (dated by
+    /// the request's creation) and at the approved stage of another package (undated,
+    /// created 20 days ago: past Graph's longest timeout).
+    fn requests() -> access_requests::Gathered {
+        let waiting = |request, package: &str, callout| WaitingCallout {
+            request: Arc::new(
+                serde_json::from_value(json!({
+                    "id": request, "createdDateTime": match request {
+                        "q-created" => ago(600),
+                        _ => ago(20 * 86_400),
+                    },
+                    "state": "pendingApproval",
+                    "accessPackage": {"id": package, "displayName": "Sales"},
+                    "assignment": {"target": {"objectId": "u2", "displayName": "Adele"}}
+                }))
+                .unwrap(),
+            ),
+            callout: serde_json::from_value(
+                json!({"id": callout, "customExtensionId": "e1", "status": "waitingForCallback"}),
+            )
+            .unwrap(),
+        };
+        let used_at = |stage: Stage| ExtensionUse {
+            stages: [stage].into(),
+            timeout: Some(Duration::from_secs(3_600)),
+        };
+        let key = |package: &str| ExtensionInPackage {
+            access_package_id: package.to_string(),
+            custom_extension_id: "e1".to_string(),
+        };
+        access_requests::Gathered {
+            waiting: vec![
+                waiting("q-created", "p1", "c1"),
+                waiting("q-approved", "p2", "c2"),
+            ],
+            uses: [
+                (key("p1"), used_at(Stage::Created)),
+                (key("p2"), used_at(Stage::Approved)),
+            ]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_report_dates_counts_and_orders_what_both_sweeps_found() {
+        let stale_after = Duration::from_secs(3_600);
+        let report = report(
+            Some(tasks()),
+            Some(requests()),
+            stale_after,
+            7,
+            Duration::from_millis(20),
+            None,
+        );
+        assert_eq!(report.count, 4);
+        assert_eq!(report.stale_count, 1, "only the two-hour-old task result");
+        assert_eq!(report.unknown_age_count, 2);
+        assert_eq!(report.unknown_age_overdue_count, 1, "created 20 days ago");
+        assert!(!report.partial && report.errors.is_empty());
+        assert_eq!((report.graph_calls, report.duration_ms), (7, 20));
+        // Oldest first, then what Graph does not date (tasks before requests).
+        let ids: Vec<&str> = report.items.iter().map(Item::id).collect();
+        assert_eq!(ids, ["r-old", "q-created", "r-undated", "q-approved"]);
+        let Item::Task(old) = &report.items[0] else {
+            panic!("a task first")
+        };
+        assert_eq!(old.workflow_id.as_str(), "wf");
+        assert_eq!(
+            (&*old.workflow_name, &*old.task_name),
+            ("Onboarding", "Notify HR")
+        );
+        assert_eq!(old.subject_id.as_deref(), Some("u1"));
+        assert_eq!(old.waiting.stale, Some(true));
+        assert_eq!(old.waiting.age_seconds.map(|a| a / 60), Some(120));
+        assert!(
+            old.waiting.deadline.is_some(),
+            "start plus the extension's hour"
+        );
+        let Item::AccessRequest(created) = &report.items[1] else {
+            panic!("then the created-stage request")
+        };
+        assert_eq!(created.stage, Some(Stage::Created));
+        assert_eq!(created.waiting.stale, Some(false));
+        assert_eq!(created.target_name.as_deref(), Some("Adele"));
+        assert_eq!(created.access_package_name.as_deref(), Some("Sales"));
+        assert_eq!(created.request_state, Some(RequestState::PendingApproval));
+        let Item::AccessRequest(approved) = &report.items[3] else {
+            panic!("the approved-stage request last")
+        };
+        assert_eq!(approved.waiting.stale, None, "unknown, not false");
+        assert!(approved.waiting.overdue);
+    }
+
+    #[test]
+    fn a_sweep_cut_short_makes_a_partial_report_of_what_it_found() {
+        let mut cut = tasks();
+        cut.cut_short = true;
+        let report = report(
+            Some(cut),
+            None,
+            Duration::from_secs(3_600),
+            1,
+            Duration::ZERO,
+            None,
+        );
+        assert!(report.partial);
+        assert_eq!(report.count, 2);
+        let empty = report_of_nothing();
+        assert_eq!((empty.count, empty.partial), (0, false));
+    }
+
+    fn report_of_nothing() -> Report {
+        report(None, None, Duration::from_secs(1), 0, Duration::ZERO, None)
+    }
 
     #[test]
     fn dates_are_written_in_utc_so_that_they_sort_as_instants() {
@@ -478,9 +625,9 @@ mod tests {
     fn a_report_keeping_a_few_holds_the_oldest_and_counts_them_all() {
         let at = |minute: u32| -> Item {
             Item::Task(TaskItem {
-                workflow_id: "w".into(),
+                workflow_id: crate::command::id("w"),
                 workflow_name: "W".into(),
-                task_id: "t".into(),
+                task_id: crate::command::id("t"),
                 task_name: "T".into(),
                 task_processing_result_id: format!("r-{minute}"),
                 subject_id: None,
@@ -517,9 +664,9 @@ mod tests {
     fn an_answer_over_its_limit_lists_the_oldest_items_that_fit_and_says_so() {
         let item = |n: usize| {
             Item::Task(TaskItem {
-                workflow_id: format!("wf-{n}").into(),
+                workflow_id: crate::command::id(&format!("wf-{n}")),
                 workflow_name: "W".repeat(200).into(),
-                task_id: "t".into(),
+                task_id: crate::command::id("t"),
                 task_name: "Run a custom task extension".into(),
                 task_processing_result_id: format!("r-{n}"),
                 subject_id: Some("u".into()),

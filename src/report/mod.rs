@@ -13,6 +13,7 @@ mod tasks;
 #[cfg(test)]
 pub use build::Waiting;
 
+pub use access_requests::Refusals;
 pub use build::{AccessRequestItem, Item, Report, TaskItem, MAX_ANSWER_BYTES};
 
 use crate::app::App;
@@ -48,15 +49,17 @@ pub async fn sweep_keeping(app: &App, call: &Call, keep: Option<usize>) -> Repor
     let started = Instant::now();
     let kinds = &app.settings.report.kinds;
     let tasks = async {
-        match kinds.contains(&Kind::Task) {
-            true => Some(tasks::gather(app, call).await),
-            false => None,
+        if kinds.contains(&Kind::Task) {
+            Some(tasks::gather(app, call).await)
+        } else {
+            None
         }
     };
     let requests = async {
-        match kinds.contains(&Kind::AccessRequest) {
-            true => Some(access_requests::gather(app, call).await),
-            false => None,
+        if kinds.contains(&Kind::AccessRequest) {
+            Some(access_requests::gather(app, call).await)
+        } else {
+            None
         }
     };
     let (tasks, requests) = tokio::join!(tasks, requests);
@@ -82,15 +85,24 @@ pub async fn shared_sweep(app: &App, call: &Call) -> Arc<Report> {
     else {
         return Arc::new(answering_sweep(app, call).await);
     };
-    if let Some((ended, report)) = &*last {
+    if let Some(sweep) = &*last {
         // It ran while this caller waited, or it is recent enough.
-        if *ended >= asked || ended.elapsed() <= app.settings.report.reuse {
-            return Arc::clone(report);
+        if sweep.ended >= asked || sweep.ended.elapsed() <= app.settings.report.reuse {
+            return Arc::clone(&sweep.report);
         }
     }
     let report = Arc::new(answering_sweep(app, call).await);
-    *last = Some((Instant::now(), Arc::clone(&report)));
+    *last = Some(LastSweep {
+        ended: Instant::now(),
+        report: Arc::clone(&report),
+    });
     report
+}
+
+/// The last sweep's report, kept by the app for [`shared_sweep`], and when it ended.
+pub struct LastSweep {
+    ended: Instant,
+    report: Arc<Report>,
 }
 
 /// A sweep for an answer: it keeps the oldest [`MAX_REPORT_ITEMS`] items.
@@ -99,12 +111,18 @@ async fn answering_sweep(app: &App, call: &Call) -> Report {
 }
 
 /// The output of `work`, if it finishes before `deadline`.
-async fn before<F: Future>(deadline: Instant, work: F) -> Option<F::Output> {
+async fn within<F: Future>(deadline: Instant, work: F) -> Option<F::Output> {
     tokio::time::timeout_at(deadline.into(), work).await.ok()
 }
 
-/// Runs `work` on each item, `width` at a time, and returns what finished before `deadline`.
-async fn each<I, F, Fut>(deadline: Instant, width: usize, items: I, work: F) -> Vec<Fut::Output>
+/// Runs `work` on each item, `width` at a time, and returns what finished before `deadline`
+/// (in the order it finished).
+async fn concurrently_within<I, F, Fut>(
+    deadline: Instant,
+    width: usize,
+    items: I,
+    work: F,
+) -> Vec<Fut::Output>
 where
     I: IntoIterator,
     F: FnMut(I::Item) -> Fut,

@@ -10,7 +10,7 @@
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
 use super::build::SweepError;
-use super::{before, bounded_name, each, listed_id};
+use super::{bounded_name, concurrently_within, listed_id, within};
 use crate::app::App;
 use crate::command::{Kind, ResourceId};
 use crate::graph::models::{
@@ -18,36 +18,38 @@ use crate::graph::models::{
 };
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 const WORKFLOWS: &str = "identityGovernance/lifecycleWorkflows/workflows";
 const SELECT_WORKFLOW: &str = "$select=id,displayName";
 
-/// A workflow being swept: its id, safe to put in a path, and its name.
+/// A workflow being swept: its id, safe to put in a path, and its name (shared by every
+/// item of the workflow).
 pub(super) struct SweptWorkflow {
     pub(super) id: ResourceId,
-    pub(super) name: String,
+    pub(super) name: Arc<str>,
 }
 
 /// A "Run a custom task extension" task, with the workflow it belongs to.
 pub(super) struct CustomTask {
-    pub(super) workflow: usize,
+    pub(super) workflow: Arc<SweptWorkflow>,
     pub(super) id: ResourceId,
-    pub(super) name: String,
+    pub(super) name: Arc<str>,
     pub(super) extension_id: Option<String>,
 }
 
 /// A waiting result, with the task it belongs to.
 pub(super) struct Found {
-    pub(super) task: usize,
+    pub(super) task: Arc<CustomTask>,
     pub(super) result: TaskProcessingResult,
 }
 
 /// What the sweep learnt, owned; read as it is when the deadline ends the sweep.
 #[derive(Default)]
 pub(super) struct Gathered {
-    pub(super) workflows: Vec<SweptWorkflow>,
-    pub(super) tasks: Vec<CustomTask>,
+    pub(super) workflows: Vec<Arc<SweptWorkflow>>,
+    pub(super) tasks: Vec<Arc<CustomTask>>,
     pub(super) found: Vec<Found>,
     /// Callback timeouts by extension id.
     pub(super) timeouts: BTreeMap<String, Duration>,
@@ -56,155 +58,206 @@ pub(super) struct Gathered {
     pub(super) cut_short: bool,
 }
 
+impl Gathered {
+    fn failed(&mut self, workflow: Option<&ResourceId>, failure: &GraphFailure) {
+        let workflow_id = workflow.map(ResourceId::as_str);
+        self.errors
+            .push(SweepError::new(Kind::Task, workflow_id, failure));
+    }
+}
+
+/// Sweeps the tenant's waiting task processing results, stage by stage, until `call`'s
+/// deadline.
 pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
     let mut g = Gathered::default();
-    let deadline = call.deadline();
-    let width = app.settings.graph.max_concurrency;
     let graph = match app.graph().await {
         Ok(graph) => graph,
         Err(failure) => {
-            g.errors.push(error(None, &failure));
+            g.failed(None, &failure);
             return g;
         }
     };
+    let sweep = Sweep {
+        graph,
+        call,
+        width: app.settings.graph.max_concurrency,
+    };
     match &app.settings.report.workflow_ids {
-        None => match before(deadline, all_workflows(graph, call)).await {
-            None => {
-                g.cut_short = true;
-                return g;
-            }
-            Some(Err(failure)) => {
-                g.errors.push(error(None, &failure));
-                return g;
-            }
-            Some(Ok(workflows)) => {
-                for workflow in workflows {
-                    match listed_id(workflow.id.as_deref()) {
-                        Ok(id) => g.workflows.push(SweptWorkflow {
-                            id,
-                            name: bounded_name(workflow.display_name.as_deref())
-                                .unwrap_or_default(),
-                        }),
-                        Err(failure) => g.errors.push(error(workflow.id.as_deref(), &failure)),
-                    }
-                }
-            }
-        },
-        // The workflows the settings name, read side by side: one that cannot be read (a
-        // deleted workflow, a 403) is an error naming it, and the others are swept.
-        Some(ids) => {
-            let mut read = each(
-                deadline,
-                width,
-                ids.iter().cloned().enumerate(),
-                |(n, id)| async move {
-                    let workflow = one_workflow(graph, call, &id).await;
-                    (n, id, workflow)
-                },
-            )
-            .await;
-            g.cut_short |= read.len() < ids.len();
-            read.sort_by_key(|(n, _, _)| *n);
-            for (_, id, workflow) in read {
-                match workflow {
-                    Ok(workflow) => g.workflows.push(SweptWorkflow {
-                        id,
-                        name: bounded_name(workflow.display_name.as_deref()).unwrap_or_default(),
-                    }),
-                    Err(failure) => g.errors.push(error(Some(id.as_str()), &failure)),
-                }
-            }
-        }
+        None => sweep.all_workflows(&mut g).await,
+        Some(ids) => sweep.named_workflows(&mut g, ids).await,
     }
-
-    // Each stage works on owned ids: the futures must be Send, with no borrow of `g`.
-    let ids: Vec<ResourceId> = g.workflows.iter().map(|w| w.id.clone()).collect();
-    let listed = each(
-        deadline,
-        width,
-        ids.into_iter().enumerate(),
-        |(w, id)| async move { (w, custom_tasks(graph, call, &id).await) },
-    )
-    .await;
-    g.cut_short |= listed.len() < g.workflows.len();
-    for (w, tasks) in listed {
-        match tasks {
-            Ok(tasks) => {
-                g.tasks.extend(
-                    tasks
-                        .into_iter()
-                        .map(|(id, name, extension_id)| CustomTask {
-                            workflow: w,
-                            id,
-                            name,
-                            extension_id,
-                        }),
-                )
-            }
-            Err(failure) => g
-                .errors
-                .push(error(Some(g.workflows[w].id.as_str()), &failure)),
-        }
-    }
-
-    let ids: Vec<(ResourceId, ResourceId)> = g
-        .tasks
-        .iter()
-        .map(|t| (g.workflows[t.workflow].id.clone(), t.id.clone()))
-        .collect();
-    let listed =
-        each(
-            deadline,
-            width,
-            ids.into_iter().enumerate(),
-            |(t, (workflow, task))| async move {
-                (t, waiting_results(graph, call, &workflow, &task).await)
-            },
-        )
-        .await;
-    g.cut_short |= listed.len() < g.tasks.len();
-    let mut failed_workflows = BTreeSet::new();
-    for (t, results) in listed {
-        match results {
-            Ok(results) => g
-                .found
-                .extend(results.into_iter().map(|result| Found { task: t, result })),
-            // One error per workflow, however many of its tasks failed.
-            Err(failure) => {
-                let workflow = g.tasks[t].workflow;
-                if failed_workflows.insert(workflow) {
-                    g.errors
-                        .push(error(Some(g.workflows[workflow].id.as_str()), &failure));
-                }
-            }
-        }
-    }
-
-    let extensions: BTreeSet<String> = g
-        .found
-        .iter()
-        .filter_map(|f| g.tasks[f.task].extension_id.clone())
-        .collect();
-    let wanted = extensions.len();
-    let read = each(deadline, width, extensions, |id| async move {
-        let timeout = callback_timeout(graph, call, &id).await;
-        (id, timeout)
-    })
-    .await;
-    g.cut_short |= read.len() < wanted;
-    g.timeouts = read
-        .into_iter()
-        .filter_map(|(id, timeout)| Some((id, timeout?)))
-        .collect();
+    sweep.custom_tasks(&mut g).await;
+    sweep.waiting_results(&mut g).await;
+    sweep.callback_timeouts(&mut g).await;
     g
 }
 
-fn error(workflow_id: Option<&str>, failure: &GraphFailure) -> SweepError {
-    SweepError::new(Kind::Task, workflow_id, failure)
+/// One sweep's way to Graph: the client, the call (its deadline and budget), and how many
+/// requests may be in flight.
+struct Sweep<'a> {
+    graph: &'a GraphClient,
+    call: &'a Call,
+    width: usize,
+}
+
+impl Sweep<'_> {
+    /// Every workflow of the tenant, in one listing.
+    async fn all_workflows(&self, g: &mut Gathered) {
+        let listed = within(self.call.deadline(), list_workflows(self.graph, self.call)).await;
+        match listed {
+            None => g.cut_short = true,
+            Some(Err(failure)) => g.failed(None, &failure),
+            Some(Ok(workflows)) => {
+                for workflow in workflows {
+                    match listed_id(workflow.id.as_deref()) {
+                        Ok(id) => g.workflows.push(Arc::new(SweptWorkflow {
+                            id,
+                            name: shared_name(workflow.display_name.as_deref()),
+                        })),
+                        Err(failure) => {
+                            let id = workflow.id.as_deref().unwrap_or_default().to_string();
+                            g.errors
+                                .push(SweepError::new(Kind::Task, Some(&id), &failure));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The workflows the settings name, read side by side, in the settings' order: one that
+    /// cannot be read (a deleted workflow, a 403) is an error naming it, and the others are
+    /// swept.
+    async fn named_workflows(&self, g: &mut Gathered, ids: &[ResourceId]) {
+        let (graph, call) = (self.graph, self.call);
+        let mut read = concurrently_within(
+            call.deadline(),
+            self.width,
+            ids.iter().cloned().enumerate(),
+            |(position, id)| async move {
+                let workflow = one_workflow(graph, call, &id).await;
+                NamedWorkflow {
+                    position,
+                    id,
+                    workflow,
+                }
+            },
+        )
+        .await;
+        g.cut_short |= read.len() < ids.len();
+        read.sort_by_key(|named| named.position);
+        for named in read {
+            match named.workflow {
+                Ok(workflow) => g.workflows.push(Arc::new(SweptWorkflow {
+                    id: named.id,
+                    name: shared_name(workflow.display_name.as_deref()),
+                })),
+                Err(failure) => g.failed(Some(&named.id), &failure),
+            }
+        }
+    }
+
+    /// Each workflow's "Run a custom task extension" tasks.
+    async fn custom_tasks(&self, g: &mut Gathered) {
+        let (graph, call) = (self.graph, self.call);
+        // Each stage works on owned handles: the futures must be Send, with no borrow of `g`.
+        let workflows = g.workflows.clone();
+        let listed = concurrently_within(
+            call.deadline(),
+            self.width,
+            workflows,
+            |workflow| async move {
+                let tasks = custom_tasks(graph, call, &workflow.id).await;
+                (workflow, tasks)
+            },
+        )
+        .await;
+        g.cut_short |= listed.len() < g.workflows.len();
+        for (workflow, tasks) in listed {
+            match tasks {
+                Ok(tasks) => g.tasks.extend(tasks.into_iter().map(|task| {
+                    Arc::new(CustomTask {
+                        workflow: Arc::clone(&workflow),
+                        id: task.id,
+                        name: task.name,
+                        extension_id: task.extension_id,
+                    })
+                })),
+                Err(failure) => g.failed(Some(&workflow.id), &failure),
+            }
+        }
+    }
+
+    /// Each custom task's results that wait; one error per workflow, however many of its
+    /// tasks failed.
+    async fn waiting_results(&self, g: &mut Gathered) {
+        let (graph, call) = (self.graph, self.call);
+        let tasks = g.tasks.clone();
+        let listed = concurrently_within(call.deadline(), self.width, tasks, |task| async move {
+            let results = waiting_results(graph, call, &task.workflow.id, &task.id).await;
+            (task, results)
+        })
+        .await;
+        g.cut_short |= listed.len() < g.tasks.len();
+        let mut failed_workflows = BTreeSet::new();
+        for (task, results) in listed {
+            match results {
+                Ok(results) => g.found.extend(results.into_iter().map(|result| Found {
+                    task: Arc::clone(&task),
+                    result,
+                })),
+                Err(failure) => {
+                    if failed_workflows.insert(task.workflow.id.clone()) {
+                        g.failed(Some(&task.workflow.id), &failure);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The callback timeout of each extension a waiting result's task calls.
+    async fn callback_timeouts(&self, g: &mut Gathered) {
+        let (graph, call) = (self.graph, self.call);
+        let extensions: BTreeSet<String> = g
+            .found
+            .iter()
+            .filter_map(|found| found.task.extension_id.clone())
+            .collect();
+        let wanted = extensions.len();
+        let read = concurrently_within(call.deadline(), self.width, extensions, |id| async move {
+            let timeout = callback_timeout(graph, call, &id).await;
+            (id, timeout)
+        })
+        .await;
+        g.cut_short |= read.len() < wanted;
+        g.timeouts = read
+            .into_iter()
+            .filter_map(|(id, timeout)| Some((id, timeout?)))
+            .collect();
+    }
+}
+
+/// A workflow the settings name, as read, with its place in the setting.
+struct NamedWorkflow {
+    position: usize,
+    id: ResourceId,
+    workflow: Result<Workflow, GraphFailure>,
+}
+
+/// A custom task as listed: its id, name and extension.
+struct ListedTask {
+    id: ResourceId,
+    name: Arc<str>,
+    extension_id: Option<String>,
+}
+
+/// A name from Graph, bounded, to be shared by every item that shows it.
+fn shared_name(name: Option<&str>) -> Arc<str> {
+    Arc::from(bounded_name(name).unwrap_or_default())
 }
 
 /// Every workflow: id and name.
-async fn all_workflows(graph: &GraphClient, call: &Call) -> Result<Vec<Workflow>, GraphFailure> {
+async fn list_workflows(graph: &GraphClient, call: &Call) -> Result<Vec<Workflow>, GraphFailure> {
     let mut url = graph.url(&GraphPath::new().words(WORKFLOWS));
     url.set_query(Some(SELECT_WORKFLOW));
     graph.list(call, url).await
@@ -221,12 +274,12 @@ async fn one_workflow(
     graph.get(call, url).await?.json()
 }
 
-/// A workflow's "Run a custom task extension" tasks: id, name, extension id.
+/// A workflow's "Run a custom task extension" tasks.
 async fn custom_tasks(
     graph: &GraphClient,
     call: &Call,
     workflow: &ResourceId,
-) -> Result<Vec<(ResourceId, String, Option<String>)>, GraphFailure> {
+) -> Result<Vec<ListedTask>, GraphFailure> {
     let mut url = graph.url(
         &GraphPath::new()
             .words(WORKFLOWS)
@@ -239,11 +292,11 @@ async fn custom_tasks(
         .iter()
         .filter(|t| t.is_custom_extension())
         .map(|t| {
-            Ok((
-                listed_id(t.id.as_deref())?,
-                bounded_name(t.display_name.as_deref()).unwrap_or_default(),
-                t.extension_id().map(str::to_string),
-            ))
+            Ok(ListedTask {
+                id: listed_id(t.id.as_deref())?,
+                name: shared_name(t.display_name.as_deref()),
+                extension_id: t.extension_id().map(str::to_string),
+            })
         })
         .collect()
 }
