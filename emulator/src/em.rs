@@ -6,7 +6,7 @@
 use crate::error::GraphError;
 use crate::model::{AssignmentPolicy, AssignmentRequest, Tenant};
 use crate::odata::{select, select_list, Expand, Filter, Query};
-use crate::server::{unknown_segment, Answer, Call, Outcome};
+use crate::route::{unknown_segment, Answer, Call, Outcome};
 use serde_json::{json, Value};
 use warp::http::Method;
 

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::error::GraphError;
 use crate::model::*;
 use crate::odata::{select, Filter};
-use crate::server::{unknown_segment, Answer, Call, Outcome};
+use crate::route::{unknown_segment, Answer, Call, Outcome};
 use serde_json::{json, Value};
 use warp::http::Method;
 

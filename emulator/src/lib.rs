@@ -3,22 +3,27 @@
 //!
 //! - [`model`]: the tenant, which is also the seed file format;
 //! - [`generate`]: generated tenants (`--generate`) and the demo tenant;
-//! - [`server`]: the HTTP surface: `/msi/token`, `/{v1.0|beta}/…`, `/_emulator/state`;
-//! - [`lcw`] and [`em`]: the Lifecycle Workflows and Entitlement Management routes and rules;
-//! - [`odata`]: `$filter`, `$select` and paging; [`faults`]: injected failures and rate limits.
+//! - `server`: the HTTP surface: `/msi/token`, `/{v1.0|beta}/…`, `/_emulator/state`;
+//! - `route`: what a Graph route is given and answers, which the surface and the services share;
+//! - `lcw` and `em`: the Lifecycle Workflows and Entitlement Management routes and rules;
+//! - `odata`: `$filter`, `$select` and paging; [`faults`]: injected failures and rate limits;
+//! - [`msi`]: the managed identity endpoint.
+//!
+//! The modules import each other one way: `server` → `lcw`/`em` → `route` → `odata`/`error`.
 //!
 //! Tests use it as a library: [`Emulator::start`] binds a free loopback port and serves
 //! until the returned [`Running`] is dropped, and the emulator's state stays inspectable.
-pub mod clock;
-pub mod em;
-pub mod error;
+mod clock;
+mod em;
+mod error;
 pub mod faults;
 pub mod generate;
-pub mod lcw;
+mod lcw;
 pub mod model;
 pub mod msi;
-pub mod odata;
-pub mod server;
+mod odata;
+mod route;
+mod server;
 mod state;
 
 pub use faults::Fault;
