@@ -12,7 +12,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind. A new kind does not compile until it is listed here too: the match
+    /// below has no wildcard, and it stands beside the list.
     pub const ALL: [Kind; 2] = [Kind::Task, Kind::AccessRequest];
+
+    const fn _in_all(self) {
+        match self {
+            Kind::Task | Kind::AccessRequest => {}
+        }
+    }
 
     /// The name reports and settings use: `task`, `accessRequest`.
     pub fn as_str(self) -> &'static str {
