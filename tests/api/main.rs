@@ -8,6 +8,7 @@ mod graph_client;
 mod host_protocol;
 mod hostile_graph;
 mod list_in_progress;
+mod local_front;
 mod monitoring;
 mod resume_task;
 mod starters;
