@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::graph::{GraphClient, GraphFailure};
 use crate::report::{LastSweep, Refusals};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub struct App {
@@ -44,11 +44,13 @@ impl App {
         self.graph
             .get_or_try_init(|| async {
                 let tokens = TokenSource::from_settings(&self.settings).map_err(|e| {
-                    GraphFailure::unavailable(format!(
-                        "cannot set up {}: {e}",
-                        self.settings.graph.auth.describe()
-                    ))
-                    .with_retry_after(Duration::from_secs(60))
+                    GraphFailure::SignIn {
+                        reason: format!(
+                            "{} cannot be set up: {}",
+                            self.settings.graph.auth.describe(),
+                            e.what()
+                        ),
+                    }
                 })?;
                 GraphClient::new(&self.settings, tokens).map_err(|_| GraphFailure::Unexpected {
                     reason: "the HTTP client for Graph could not be built".into(),

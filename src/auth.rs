@@ -43,23 +43,46 @@ type Factory = Box<dyn Fn() -> azure_core::Result<Arc<dyn TokenCredential>> + Se
 
 /// A token could not be had. The message is this app's own, safe to log and to return.
 #[derive(Debug, thiserror::Error)]
-#[error("token endpoint: {0}")]
-pub struct AuthError(String);
+#[error("token endpoint: {message}")]
+pub struct AuthError {
+    message: String,
+    /// The credential itself cannot sign in (the Azure CLI is missing or not signed in, a
+    /// credential cannot be set up): asking again does not help, the settings or a sign-in do.
+    pub cannot_sign_in: bool,
+}
 
 impl AuthError {
-    /// What went wrong, without anything the endpoint wrote.
+    /// What went wrong, without the words that say where.
+    pub fn what(&self) -> &str {
+        &self.message
+    }
+
+    fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            cannot_sign_in: false,
+        }
+    }
+
+    /// What went wrong, without anything the endpoint (or the Azure CLI) wrote.
     fn of(error: &azure_core::Error) -> Self {
         let inner = error.downcast_ref::<azure_core::Error>().unwrap_or(error);
-        AuthError(match inner.kind() {
+        match inner.kind() {
             ErrorKind::HttpResponse { status, .. } => {
-                format!("answered {}", u16::from(*status))
+                Self::new(format!("answered {}", u16::from(*status)))
             }
             ErrorKind::Connection | ErrorKind::Io => {
-                "could not be reached, or did not answer in time".into()
+                Self::new("could not be reached, or did not answer in time")
             }
-            ErrorKind::DataConversion => "answered something that is not a token".into(),
-            _ => "no token could be had from the configured credential".into(),
-        })
+            ErrorKind::DataConversion => Self::new("answered something that is not a token"),
+            // azure_identity's word for a credential that cannot run at all: for the Azure
+            // CLI, `az` not found, or `az account get-access-token` failing (not signed in).
+            ErrorKind::Credential => Self {
+                message: "the configured credential cannot give a token (for the Azure CLI: `az` is not installed, or not signed in)".into(),
+                cannot_sign_in: true,
+            },
+            _ => Self::new("no token could be had from the configured credential"),
+        }
     }
 }
 
@@ -100,7 +123,7 @@ impl TokenSource {
         let cloud = settings.graph.cloud;
         let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
             .build()
-            .map_err(|_| AuthError("its HTTP client could not be built".into()))?;
+            .map_err(|_| AuthError::new("its HTTP client could not be built"))?;
         let transport = Transport::new(Arc::new(http));
         Self::new(
             cloud.scope(),
@@ -154,8 +177,8 @@ impl TokenSource {
             return Ok(cached);
         }
         if renewed_at.is_some_and(|at| at.elapsed() < MIN_RENEWAL_INTERVAL) {
-            return Err(AuthError(
-                "Graph refused a token renewed moments ago; not renewing again yet".into(),
+            return Err(AuthError::new(
+                "Graph refused a token renewed moments ago; not renewing again yet",
             ));
         }
         *renewed_at = Some(Instant::now());

@@ -44,6 +44,9 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
     };
     let report = report::sweep(app, &args.filters).await;
     report::summarize(&report);
+    if report::cannot_sign_in(&report) {
+        return ExitCode::from(2);
+    }
     if report.items.is_empty() {
         println!("nothing to resume");
         return ExitCode::SUCCESS;

@@ -338,6 +338,9 @@ fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode 
     ExitCode::from(if problem.invalid { 2 } else { 1 })
 }
 
+/// What to do when the credential cannot sign in, for every command.
+const SIGN_IN: &str = "sign in with `az login` (`az login --tenant <id>` for another tenant), or choose another credential with GRAPH_AUTH (README, Settings); for the local emulator instead: export GRAPH_BASE_URL=http://127.0.0.1:7070 IDENTITY_ENDPOINT=http://127.0.0.1:7070/msi/token IDENTITY_HEADER=local-dev (docs/local.md)";
+
 /// What an operator can do about a failure.
 fn hint(failure: &Failure) -> Option<&'static str> {
     Some(match failure {
@@ -348,6 +351,7 @@ fn hint(failure: &Failure) -> Option<&'static str> {
         Failure::NotFound { .. } => "check the ids: Graph has no such task result or request",
         Failure::Conflict { .. } => "the work is no longer waiting; nothing to resume",
         Failure::Unavailable { .. } => "Graph is throttling or unavailable: try again later",
+        Failure::SignIn { .. } => SIGN_IN,
         Failure::WorkflowNotAllowed { .. } | Failure::GraphError { .. } => return None,
     })
 }

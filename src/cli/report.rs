@@ -1,8 +1,9 @@
 //! `resume-handler report`: the in-progress report the functions give, swept from this
 //! terminal: a table for a person, JSON for a script (or when asked), and progress on
 //! stderr while a large tenant is swept.
+use super::SIGN_IN;
 use crate::app::App;
-use crate::command::Kind;
+use crate::command::{Kind, SIGN_IN_FAILED};
 use crate::graph::models::Stage;
 use crate::graph::Call;
 use crate::report::{self, Item, Report};
@@ -130,11 +131,22 @@ pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
         println!("{}", table(&report));
     }
     summarize(&report);
-    if report.partial {
+    if cannot_sign_in(&report) {
+        ExitCode::from(2)
+    } else if report.partial {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Whether the sweep failed because the credential cannot sign in; says what to do if so.
+pub(super) fn cannot_sign_in(report: &Report) -> bool {
+    let failed = report.errors.iter().any(|e| e.code == SIGN_IN_FAILED);
+    if failed {
+        eprintln!("  {SIGN_IN}");
+    }
+    failed
 }
 
 /// One line on stderr: the counts, and every part of the sweep that failed.

@@ -24,7 +24,7 @@ pub use error::CommandError;
 pub use id::id;
 pub use id::ResourceId;
 pub use kind::Kind;
-pub use outcome::{Failure, Outcome, Problem, Retry};
+pub use outcome::{Failure, Outcome, Problem, Retry, SIGN_IN_FAILED};
 pub use task::{OperationStatus, ResumeTask, TaskNames, TaskResultIds};
 
 use crate::app::App;

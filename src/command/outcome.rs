@@ -55,7 +55,8 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip)]
     pub retry: Retry,
-    /// The command was refused before any Graph call.
+    /// The command, or the settings, cannot work as given: nothing was sent to Graph, and
+    /// trying again unchanged does not help (the CLI's exit code 2).
     #[serde(skip)]
     pub invalid: bool,
     /// Also the outcome the summary line names.
@@ -103,6 +104,9 @@ impl Problem {
     }
 }
 
+/// The code of a failure to sign in to Graph ([`Failure::SignIn`]).
+pub const SIGN_IN_FAILED: &str = "signInFailed";
+
 /// Why a command did not resume anything; its `Display` is the message of the answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Failure {
@@ -134,6 +138,9 @@ pub enum Failure {
         code: Option<String>,
         request_id: Option<String>,
     },
+    /// The configured credential cannot sign in: a setting, or a sign-in, to fix.
+    #[error("cannot sign in to Graph: {reason}")]
+    SignIn { reason: String },
     /// Graph refused, or answered something unusable (`status` is `None` then, and
     /// `reason` says what, in this app's words).
     #[error("{}", graph_error_message(.status, .reason))]
@@ -185,6 +192,7 @@ impl From<GraphFailure> for Failure {
                 code,
                 request_id,
             },
+            GraphFailure::SignIn { reason } => Failure::SignIn { reason },
             GraphFailure::Unexpected { reason, request_id } => Failure::GraphError {
                 status: None,
                 code: "unexpectedAnswer".into(),
@@ -251,6 +259,13 @@ impl Failure {
                 graph_code: code.clone(),
                 graph_request_id: request_id.clone(),
                 ..answered(503, "graphUnavailable")
+            },
+            // A setting, or a sign-in, to fix; a queue message is held and comes back, so
+            // that a fixed setting resumes it.
+            Failure::SignIn { .. } => Problem {
+                retry: Retry::Later,
+                invalid: true,
+                ..answered(500, SIGN_IN_FAILED)
             },
             Failure::GraphError {
                 status,

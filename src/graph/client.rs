@@ -304,6 +304,7 @@ impl GraphClient {
                     call.graph_micros.fetch_add(micros, Ordering::Relaxed);
                     attempt
                 }
+                Err(failure @ GraphFailure::SignIn { .. }) => Attempt::Done(Err(failure)),
                 Err(failure) => Attempt::Retry {
                     failure,
                     retry_after: None,
@@ -349,6 +350,9 @@ impl GraphClient {
     async fn token_until(&self, deadline: Instant) -> Result<Secret, GraphFailure> {
         match timeout_at(deadline.into(), self.tokens.token()).await {
             Ok(Ok(token)) => Ok(token),
+            Ok(Err(e)) if e.cannot_sign_in => Err(GraphFailure::SignIn {
+                reason: e.what().to_string(),
+            }),
             Ok(Err(e)) => Err(GraphFailure::unavailable(e.to_string())),
             Err(_) => Err(GraphFailure::unavailable(
                 "the token endpoint did not answer within the retry budget",

@@ -25,6 +25,13 @@ pub enum GraphFailure {
         code: Option<String>,
         request_id: Option<String>,
     },
+    /// The configured credential cannot sign in (the Azure CLI is missing or not signed in,
+    /// a credential that cannot be set up): not retried, as only the settings or a sign-in fix it.
+    #[error("cannot sign in to Graph: {reason}")]
+    SignIn {
+        /// This app's own words.
+        reason: String,
+    },
     /// Graph answered something this app cannot use (a next link to another host, bad
     /// JSON, an answer over the size limit).
     #[error("unexpected answer from Graph: {reason}")]
@@ -86,6 +93,7 @@ impl GraphFailure {
             GraphFailure::Status { request_id, .. }
             | GraphFailure::Unavailable { request_id, .. }
             | GraphFailure::Unexpected { request_id, .. } => request_id.as_deref(),
+            GraphFailure::SignIn { .. } => None,
         }
     }
 

@@ -560,3 +560,55 @@ async fn a_grant_that_graph_accepts_but_does_not_show_is_not_reported_as_done() 
         "{stderr}"
     );
 }
+
+/// `resume-handler <args>` signing in with the Azure CLI, where `az` is a stand-in that says
+/// what the real one says when nobody has run `az login`.
+async fn run_not_signed_in(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    let bin = std::env::temp_dir().join(format!("resume-handler-no-login-{}", std::process::id()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        "#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&az).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&az, permissions).unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .args(args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("GRAPH_BASE_URL", graph.url())
+        .env("GRAPH_RETRY_BUDGET", "30s")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn without_a_sign_in_a_command_says_how_to_sign_in_and_exits_2_without_retrying() {
+    let graph = emulator().await;
+    let ids = graph.task_results_with_status("inProgress")[0].clone();
+    let (code, _, stderr) = run_not_signed_in(&graph, &task_args(&ids, "completed")).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("[signInFailed]"), "{stderr}");
+    assert!(
+        stderr.contains("az login") && stderr.contains("IDENTITY_ENDPOINT"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("retry budget"), "not an outage: {stderr}");
+
+    let (code, _, stderr) = run_not_signed_in(&graph, &["report"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("signInFailed") && stderr.contains("az login"),
+        "{stderr}"
+    );
+    assert_eq!(graph.stats().graph_requests, 0);
+}
