@@ -2,6 +2,7 @@
 //! the Functions host starts it), settings, logging, server.
 use resume_handler::config::{Env, Settings};
 use resume_handler::startup::Application;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -16,6 +17,10 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("resume-handler: configuration error: {e}");
+            // A person at a terminal most likely wanted an operator command.
+            if std::io::stdin().is_terminal() {
+                eprintln!("Started without arguments, resume-handler is the Functions custom handler; for the operator commands, run `resume-handler --help`.");
+            }
             return ExitCode::from(2);
         }
     };

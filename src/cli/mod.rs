@@ -253,9 +253,11 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         Operation::Resume(resume) => resume,
     };
     let source = &app.settings.resume.source;
-    let (command, json) = match &resume.one {
-        Some(ResumeOne::Task(args)) => (args.command(source), args.output.json),
-        Some(ResumeOne::AccessRequest(args)) => (args.command(source), args.output.json),
+    let (command, json, help) = match &resume.one {
+        Some(ResumeOne::Task(args)) => (args.command(source), args.output.json, TASK_HELP),
+        Some(ResumeOne::AccessRequest(args)) => {
+            (args.command(source), args.output.json, ACCESS_REQUEST_HELP)
+        }
         None if resume.bulk.from_report => return bulk::run(&app, &resume.bulk).await,
         None => {
             eprintln!("error: resume what? Give `task`, `access-request` or --from-report (see `resume-handler resume --help`)");
@@ -266,8 +268,13 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
         Ok(command) => run(&app, command).await,
         Err(refused) => Err(refused),
     };
-    print_outcome(result, json)
+    print_outcome(result, json, help)
 }
+
+/// Where a refused `resume task` or `resume access-request` is explained.
+const TASK_HELP: &str =
+    "see `resume-handler resume task --help` (`resume-handler resume --help` lists every way to resume)";
+const ACCESS_REQUEST_HELP: &str = "see `resume-handler resume access-request --help` (`resume-handler resume --help` lists every way to resume)";
 
 /// Runs one command, as the functions do, under its own correlation id and the retry budget.
 async fn run(app: &App, command: Command) -> Result<Outcome, Failure> {
@@ -303,7 +310,7 @@ fn flag(field: &str) -> String {
 }
 
 /// Prints the outcome, or the failure with what to do about it; the exit code.
-fn print_outcome(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
+fn print_outcome(result: Result<Outcome, Failure>, json: bool, help: &str) -> ExitCode {
     match result {
         Ok(outcome) => {
             if json {
@@ -316,7 +323,13 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(failure) => print_failure(&failure, json, hint(&failure)),
+        Err(failure) => {
+            let hint = match &failure {
+                Failure::Invalid(_) => Some(help),
+                other => hint(other),
+            };
+            print_failure(&failure, json, hint)
+        }
     }
 }
 
