@@ -51,7 +51,7 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
         println!("nothing to resume");
         return ExitCode::SUCCESS;
     }
-    println!("{}", report::table(&report));
+    println!("{}", report::table(&report, report::Layout::for_stdout()));
     let what = describe(&report.items, status);
     if args.dry_run {
         println!("dry run: would resume {what}; nothing was resumed");

@@ -159,7 +159,7 @@ async fn show(app: &App, args: &ShowArgs) -> Result<String, Failure> {
     let graph = app.graph().await?;
     let extension = read(graph, &call(app), &id).await?;
     Ok(if args.json {
-        to_json(&extension).to_string()
+        super::json_text(&to_json(&extension))
     } else {
         to_text(&extension)
     })

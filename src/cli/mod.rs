@@ -18,6 +18,7 @@ use crate::telemetry::escape;
 use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod bulk;
@@ -314,7 +315,7 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool, help: &str) -> Ex
     match result {
         Ok(outcome) => {
             if json {
-                println!("{}", outcome.to_json());
+                print_json(&outcome.to_json());
             } else {
                 match outcome.graph_request_id() {
                     Some(id) => println!("{} (Graph request id {id})", outcome.name()),
@@ -338,7 +339,7 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool, help: &str) -> Ex
 fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode {
     let problem = failure.problem();
     if json {
-        println!("{}", problem.to_json());
+        print_json(&problem.to_json());
     } else {
         eprintln!("error: {} [{}]", escape(&problem.message), problem.code);
         if let Some(id) = &problem.graph_request_id {
@@ -349,6 +350,21 @@ fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode 
         }
     }
     ExitCode::from(if problem.invalid { 2 } else { 1 })
+}
+
+/// JSON on stdout, as every command prints it: indented for a person at a terminal, one
+/// line for a script reading a pipe.
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", json_text(value));
+}
+
+/// The JSON `print_json` prints.
+fn json_text(value: &impl serde::Serialize) -> String {
+    let text = match std::io::stdout().is_terminal() {
+        true => serde_json::to_string_pretty(value),
+        false => serde_json::to_string(value),
+    };
+    text.expect("JSON serializes")
 }
 
 /// What to do when the credential cannot sign in, for every command.

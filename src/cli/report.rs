@@ -10,7 +10,7 @@ use crate::report::{self, Item, Report};
 use crate::telemetry::escape;
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, ColumnConstraint, ContentArrangement, Table, Width};
 use indicatif::ProgressBar;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -24,6 +24,10 @@ pub(super) struct ReportArgs {
     /// stdout is not a terminal).
     #[arg(long)]
     json: bool,
+    /// One item after another instead of a table, each with the command that resumes it
+    /// (every id it needs: a task's workflow and task, an access request's stage and callout).
+    #[arg(long)]
+    wide: bool,
 }
 
 /// Which waiting items a report keeps.
@@ -123,12 +127,13 @@ fn filtered(mut report: Report, filters: &Filters) -> Report {
 pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
     let report = sweep(app, &args.filters).await;
     if args.json || !std::io::stdout().is_terminal() {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("the report serializes")
-        );
+        super::print_json(&report);
     } else {
-        println!("{}", table(&report));
+        let text = match args.wide {
+            true => blocks(&report),
+            false => table(&report, Layout::for_stdout()),
+        };
+        println!("{text}");
     }
     summarize(&report);
     if cannot_sign_in(&report) {
@@ -180,62 +185,231 @@ pub(super) fn summarize(report: &Report) {
     }
 }
 
-/// The waiting items as a table, oldest first: a row each, whatever its kind.
-pub(super) fn table(report: &Report) -> String {
+/// How wide the table may be.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Layout {
+    /// The terminal's width in columns; `None` for no limit.
+    pub(super) width: Option<u16>,
+}
+
+impl Layout {
+    /// For stdout: the terminal's width (`COLUMNS` where it is set).
+    pub(super) fn for_stdout() -> Self {
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        let terminal = console::Term::stdout()
+            .size_checked()
+            .map(|(_, width)| width);
+        Self {
+            width: columns.or(terminal),
+        }
+    }
+}
+
+/// A column of the table: its header, whether its cells may wrap, and what it shows of an item.
+struct Column {
+    header: &'static str,
+    /// Names wrap; ids, ages and dates do not (an id cut in two cannot be copied).
+    wraps: bool,
+    cell: fn(&Item) -> String,
+}
+
+const fn column(header: &'static str, wraps: bool, cell: fn(&Item) -> String) -> Column {
+    Column {
+        header,
+        wraps,
+        cell,
+    }
+}
+
+/// The columns, in the order they are dropped when the terminal is too narrow even with
+/// names wrapped: the last ones are kept longest, and the id always.
+const COLUMNS_BY_PRIORITY: [Column; 8] = [
+    // A task's subject is an id: it does not wrap.
+    column("subject / target", false, subject),
+    column("deadline", false, |i| {
+        i.waiting().deadline.clone().unwrap_or_default()
+    }),
+    column("task / stage", true, step),
+    column("workflow / access package", true, place),
+    column("kind", false, |i| i.kind().as_str().to_string()),
+    column("stale", false, stale),
+    column("waiting", false, |i| {
+        i.waiting().age_seconds.map(age).unwrap_or_default()
+    }),
+    column("id", false, |i| i.id().to_string()),
+];
+
+/// The narrowest a column of names may be wrapped to.
+const MIN_NAME_WIDTH: u16 = 16;
+
+/// The order columns are shown in, left to right, by header.
+const SHOWN_ORDER: [&str; 8] = [
+    "kind",
+    "workflow / access package",
+    "task / stage",
+    "id",
+    "subject / target",
+    "waiting",
+    "deadline",
+    "stale",
+];
+
+fn place(item: &Item) -> String {
+    match item {
+        Item::Task(t) => t.workflow_name.to_string(),
+        Item::AccessRequest(r) => r
+            .access_package_name
+            .clone()
+            .or_else(|| r.access_package_id.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn step(item: &Item) -> String {
+    match item {
+        Item::Task(t) => t.task_name.to_string(),
+        Item::AccessRequest(r) => r
+            .stage
+            .as_ref()
+            .map_or("(unknown)", Stage::as_str)
+            .to_string(),
+    }
+}
+
+fn subject(item: &Item) -> String {
+    match item {
+        Item::Task(t) => t.subject_id.clone(),
+        Item::AccessRequest(r) => r.target_name.clone().or_else(|| r.target_id.clone()),
+    }
+    .unwrap_or_default()
+}
+
+fn stale(item: &Item) -> String {
+    match item.waiting().stale {
+        Some(true) => "stale",
+        Some(false) => "",
+        None => "unknown",
+    }
+    .to_string()
+}
+
+/// The command that resumes an item, with every id it needs; the decision is left to the
+/// operator.
+fn resume_command(item: &Item) -> String {
+    match item {
+        Item::Task(t) => format!(
+            "resume-handler resume task --workflow-id {} --task-id {} --task-processing-result-id {} --status <completed|failed>",
+            t.workflow_id, t.task_id, t.task_processing_result_id
+        ),
+        Item::AccessRequest(r) => format!(
+            "resume-handler resume access-request --assignment-request-id {} --stage {} --custom-extension-stage-instance-id {} [--state denied]",
+            r.assignment_request_id,
+            r.stage.as_ref().map_or("<stage>", Stage::as_str),
+            r.custom_extension_stage_instance_id
+        ),
+    }
+}
+
+/// `--wide`: the waiting items one by one, each with what it is and the command that
+/// resumes it, every id included.
+pub(super) fn blocks(report: &Report) -> String {
+    let mut text = String::new();
+    for (n, item) in report.items.iter().enumerate() {
+        let line = [
+            item.kind().as_str().to_string(),
+            format!("{} › {}", place(item), step(item)),
+            format!("for {}", subject(item)),
+            format!(
+                "waiting {}",
+                item.waiting()
+                    .age_seconds
+                    .map(age)
+                    .unwrap_or("(unknown)".into())
+            ),
+            stale(item),
+            item.waiting()
+                .deadline
+                .clone()
+                .map(|d| format!("deadline {d}"))
+                .unwrap_or_default(),
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty() && part != "for ")
+        .collect::<Vec<_>>()
+        .join(" · ");
+        // Escaped as every cell of the table is.
+        text.push_str(&format!(
+            "{}. {}\n   {}\n",
+            n + 1,
+            escape(&line),
+            escape(&resume_command(item))
+        ));
+    }
+    text
+}
+
+/// The waiting items as a table, oldest first: a row each, whatever its kind. Within a
+/// width, names wrap inside their cells; if the table is still too wide, columns are dropped
+/// in [`COLUMNS_BY_PRIORITY`] order, and a line under the table says which.
+pub(super) fn table(report: &Report, layout: Layout) -> String {
+    let mut columns: Vec<&Column> = COLUMNS_BY_PRIORITY.iter().collect();
+    let mut dropped = Vec::new();
+    loop {
+        let text = table_of(report, &columns, layout.width);
+        let fits = layout.width.is_none_or(|width| {
+            text.lines()
+                .all(|line| console::measure_text_width(line) <= usize::from(width))
+        });
+        // The id is never dropped: without it, a row names nothing to act on.
+        if fits || columns.len() == 1 {
+            return match dropped.is_empty() {
+                true => text,
+                false => format!(
+                    "{text}\n(too narrow for {}: widen the terminal, or use --json)",
+                    dropped.join(", ")
+                ),
+            };
+        }
+        dropped.push(columns.remove(0).header);
+    }
+}
+
+fn table_of(report: &Report, columns: &[&Column], width: Option<u16>) -> String {
+    let mut shown: Vec<&Column> = columns.to_vec();
+    shown.sort_by_key(|c| SHOWN_ORDER.iter().position(|h| *h == c.header));
     let mut table = Table::new();
     table
         .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
-        .set_header([
-            "kind",
-            "workflow / access package",
-            "task / stage",
-            "id",
-            "subject / target",
-            "waiting",
-            "deadline",
-            "stale",
-        ]);
+        .set_header(shown.iter().map(|c| c.header));
+    match width {
+        Some(width) => {
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width);
+            for (index, column) in shown.iter().enumerate() {
+                // A name squeezed under MIN_NAME_WIDTH reads as noise: a column is dropped
+                // instead (the table then comes out too wide, and `table` drops one).
+                let constraint = match column.wraps {
+                    true => ColumnConstraint::LowerBoundary(Width::Fixed(MIN_NAME_WIDTH)),
+                    false => ColumnConstraint::ContentWidth,
+                };
+                if let Some(c) = table.column_mut(index) {
+                    c.set_constraint(constraint);
+                }
+            }
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
     for item in &report.items {
-        let (place, step, who) = match item {
-            Item::Task(t) => (
-                t.workflow_name.to_string(),
-                t.task_name.to_string(),
-                t.subject_id.clone(),
-            ),
-            Item::AccessRequest(r) => (
-                r.access_package_name
-                    .clone()
-                    .or_else(|| r.access_package_id.clone())
-                    .unwrap_or_default(),
-                r.stage
-                    .as_ref()
-                    .map_or("(unknown)", Stage::as_str)
-                    .to_string(),
-                r.target_name.clone().or_else(|| r.target_id.clone()),
-            ),
-        };
-        let waiting = item.waiting();
         // Names come from Graph, and some are chosen by their owners (a guest names
         // themself): every cell is escaped, so none can move the cursor, erase the table
         // or write to the clipboard, as `--json` escapes them.
         table.add_row(
-            [
-                item.kind().as_str().to_string(),
-                place,
-                step,
-                item.id().to_string(),
-                who.unwrap_or_default(),
-                waiting.age_seconds.map(age).unwrap_or_default(),
-                waiting.deadline.clone().unwrap_or_default(),
-                match waiting.stale {
-                    Some(true) => "stale",
-                    Some(false) => "",
-                    None => "unknown",
-                }
-                .to_string(),
-            ]
-            .map(|cell| escape(&cell).into_owned()),
+            shown
+                .iter()
+                .map(|column| escape(&(column.cell)(item)).into_owned()),
         );
     }
     table.to_string()
@@ -345,13 +519,98 @@ mod tests {
             items: vec![item(Some(5_400), true), request(None, false)],
             errors: vec![],
         };
-        let table = table(&report);
+        let table = table(&report, Layout::default());
         assert!(
             table.contains("Onboarding") && table.contains("1h 30m") && table.contains("stale")
         );
         assert_eq!(table.lines().filter(|l| l.contains("Provision")).count(), 1);
         let row = table.lines().find(|l| l.contains("Sales tools")).unwrap();
         assert!(row.contains("accessRequest") && row.contains("(unknown)") && row.contains("user"));
+    }
+
+    fn report_of(items: Vec<Item>) -> Report {
+        Report {
+            count: items.len(),
+            stale_count: 0,
+            unknown_age_count: 0,
+            unknown_age_overdue_count: 0,
+            partial: false,
+            graph_calls: 1,
+            duration_ms: 1,
+            items,
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn a_table_fits_the_terminal_by_wrapping_names_then_dropping_columns() {
+        let mut long = item(Some(5_400), true);
+        if let Item::Task(t) = &mut long {
+            t.workflow_name = "Leaver offboarding for the whole EMEA sales organisation".into();
+            t.task_name = "Notify the manager and revoke every licence".into();
+        }
+        let report = report_of(vec![long, request(Some(60), false)]);
+        // The table's own lines; a note under it may wrap like any text.
+        let width_of = |text: &str| {
+            text.lines()
+                .filter(|l| l.starts_with(['+', '|']))
+                .map(console::measure_text_width)
+                .max()
+                .unwrap()
+        };
+        let unlimited = table(&report, Layout::default());
+        assert!(width_of(&unlimited) > 100, "{unlimited}");
+        for columns in [160, 100] {
+            let fitted = table(
+                &report,
+                Layout {
+                    width: Some(columns),
+                },
+            );
+            assert!(
+                width_of(&fitted) <= usize::from(columns),
+                "{columns}:\n{fitted}"
+            );
+            assert!(
+                fitted.contains("1h 30m") && fitted.contains("stale"),
+                "{fitted}"
+            );
+            assert!(
+                fitted.contains("Leaver offboarding"),
+                "names wrap: {fitted}"
+            );
+        }
+        let wide = table(&report, Layout { width: Some(160) });
+        assert!(
+            !wide.contains("too narrow"),
+            "160 columns hold every column:\n{wide}"
+        );
+        let narrow = table(&report, Layout { width: Some(40) });
+        assert!(width_of(&narrow) <= 40, "{narrow}");
+        assert!(
+            narrow.contains("too narrow for subject / target, deadline"),
+            "{narrow}"
+        );
+        assert!(
+            narrow.contains("callout") || narrow.contains("req"),
+            "the id stays: {narrow}"
+        );
+    }
+
+    #[test]
+    fn wide_gives_each_item_the_command_that_resumes_it() {
+        let report = report_of(vec![item(Some(60), false), request(Some(60), false)]);
+        let text = blocks(&report);
+        assert!(
+            text.starts_with("1. task · Onboarding › Provision · for u · waiting 1m"),
+            "{text}"
+        );
+        assert!(text.contains("resume-handler resume task --workflow-id wf --task-id t --task-processing-result-id r --status <completed|failed>"), "{text}");
+        assert!(
+            text.contains("2. accessRequest · Sales tools › (unknown) · for user"),
+            "{text}"
+        );
+        assert!(text.contains("--assignment-request-id req --stage <stage> --custom-extension-stage-instance-id callout"), "{text}");
     }
 
     #[test]
@@ -373,7 +632,7 @@ mod tests {
             items: vec![hostile],
             errors: vec![],
         };
-        let table = table(&report);
+        let table = table(&report, Layout::default());
         assert!(
             !table.chars().any(|c| c.is_control() && c != '\n'),
             "{table:?}"
