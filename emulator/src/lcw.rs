@@ -101,6 +101,7 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
         ["workflows", w, "taskReports", id, "taskProcessingResults", tail @ ..] => {
             task_results(call, w, Scope::TaskReport(id), tail)
         }
+        ["customTaskExtensions"] if get => list_custom_task_extensions(call),
         ["customTaskExtensions", id] if get => get_custom_task_extension(call, id),
         ["customTaskExtensions", id] if call.method == Method::PATCH => {
             patch_custom_task_extension(call, id)
@@ -360,33 +361,61 @@ fn get_custom_task_extension(call: &Call, id: &str) -> Outcome {
         .iter()
         .find(|e| e.id == id)
         .ok_or_else(|| GraphError::not_found("customTaskExtension", id))?;
-    Ok(json_of(
+    let mut value = extension_json(ext, expanded);
+    value["@odata.context"] = json!(format!(
+        "{}/{}/$metadata#identityGovernance/lifecycleWorkflows/customTaskExtensions/$entity",
+        call.emulator.base_url, call.version
+    ));
+    Ok(json_of(call, value))
+}
+
+/// The list takes `$select`, `$filter`, `$orderby` and `$search`, as Graph documents it, but
+/// no `$expand`: `authorizedApps` comes only from a GET of each extension.
+fn list_custom_task_extensions(call: &Call) -> Outcome {
+    if call.query.get("$expand").is_some() {
+        return Err(GraphError::bad_request(
+            "The query specified in the URI is not valid. Expand is not supported on this collection.",
+        ));
+    }
+    let items = call
+        .emulator
+        .read()
+        .custom_task_extensions
+        .iter()
+        .map(|ext| extension_json(ext, false))
+        .collect();
+    page(
         call,
-        json!({
-            "@odata.context": format!("{}/{}/$metadata#identityGovernance/lifecycleWorkflows/customTaskExtensions/$entity", call.emulator.base_url, call.version),
-            "id": ext.id,
-            "displayName": ext.display_name,
-            "description": null,
-            "createdDateTime": "2026-01-05T09:00:00Z",
-            "lastModifiedDateTime": "2026-01-05T09:00:00Z",
-            "endpointConfiguration": {
-                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-                "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
-                "resourceGroupName": "RG-LCW",
-                "logicAppWorkflowName": "ManagerAccess",
-                "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
-            },
-            "authenticationConfiguration": {
-                "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
-            },
-            "clientConfiguration": {
-                "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",
-                "maximumRetries": 1,
-                "timeoutInMilliseconds": 1000
-            },
-            "callbackConfiguration": callback_configuration(ext, expanded),
-        }),
-    ))
+        "identityGovernance/lifecycleWorkflows/customTaskExtensions",
+        items,
+        &["id", "displayName"],
+    )
+}
+
+fn extension_json(ext: &CustomTaskExtension, expanded: bool) -> Value {
+    json!({
+        "id": ext.id,
+        "displayName": ext.display_name,
+        "description": null,
+        "createdDateTime": "2026-01-05T09:00:00Z",
+        "lastModifiedDateTime": "2026-01-05T09:00:00Z",
+        "endpointConfiguration": {
+            "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+            "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
+            "resourceGroupName": "RG-LCW",
+            "logicAppWorkflowName": "ManagerAccess",
+            "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
+        },
+        "authenticationConfiguration": {
+            "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
+        },
+        "clientConfiguration": {
+            "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",
+            "maximumRetries": 1,
+            "timeoutInMilliseconds": 1000
+        },
+        "callbackConfiguration": callback_configuration(ext, expanded),
+    })
 }
 
 fn callback_configuration(ext: &CustomTaskExtension, expanded: bool) -> Value {

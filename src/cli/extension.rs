@@ -19,6 +19,8 @@ use crate::graph::models::{
 use crate::graph::{Call, GraphClient, GraphPath};
 use crate::telemetry::escape;
 use clap::{Args, Subcommand};
+use comfy_table::{presets, Table};
+use futures::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
@@ -33,6 +35,9 @@ const EXPAND_AUTHORIZED_APPS: &str =
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ExtensionCommand {
+    /// List every custom task extension: its Logic App, callback timeout and authorized apps,
+    /// and with --app whether that app may resume its tasks.
+    List(ListArgs),
     /// Print a custom task extension's Logic App, callback timeout and authorized apps.
     Show(ShowArgs),
     /// Let an app resume the tasks of a custom task extension: add its client id to the
@@ -45,6 +50,17 @@ pub(super) enum ExtensionCommand {
     ///   resume-handler extension grant --task-extension <id> --app <client id>
     #[command(verbatim_doc_comment)]
     Grant(GrantArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ListArgs {
+    /// A client id (appId) to look for among each extension's authorized apps, such as the
+    /// Function App's managed identity (the template's output principalClientId).
+    #[arg(long, value_name = "CLIENT_ID")]
+    app: Option<String>,
+    /// Print JSON: the extensions as `show --json` prints each.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +90,13 @@ pub(super) struct GrantArgs {
 
 pub(super) async fn run(app: &App, command: &ExtensionCommand) -> ExitCode {
     match command {
+        ExtensionCommand::List(args) => match list(app, args).await {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(failure) => print_failure(&failure, args.json, hint(&failure)),
+        },
         ExtensionCommand::Show(args) => match show(app, args).await {
             Ok(text) => {
                 println!("{text}");
@@ -152,6 +175,110 @@ fn to_text(extension: &CustomTaskExtension) -> String {
         or_none(endpoint_field(|e| e.subscription_id.as_deref())),
         or_none(authentication(extension)),
     )
+}
+
+/// Every extension, each read again for its authorized apps (Graph's list does not expand
+/// them), `GRAPH_MAX_CONCURRENCY` at a time; one that cannot be read is listed with why.
+async fn list(app: &App, args: &ListArgs) -> Result<String, Failure> {
+    let client = args.app.as_deref().map(client_id).transpose()?;
+    let graph = app.graph().await?;
+    let call = call(app);
+    let listed: Vec<CustomTaskExtension> = graph
+        .list(&call, graph.url(&GraphPath::new().words(EXTENSIONS)))
+        .await?;
+    let ids = listed
+        .iter()
+        .map(|e| extension_id(e.id.as_deref().unwrap_or_default()));
+    let read: Vec<Result<CustomTaskExtension, Failure>> = stream::iter(ids)
+        .map(|id| {
+            let call = &call;
+            async move { read(graph, call, &id?).await }
+        })
+        .buffered(app.settings.graph.max_concurrency)
+        .collect()
+        .await;
+    let authorized = |e: &CustomTaskExtension| match (&client, e.authorized_apps()) {
+        (None, _) => None,
+        (Some(_), AuthorizedApps::Unread(_)) => Some(Value::Null),
+        (Some(client), _) => Some(json!(e.is_authorized(client))),
+    };
+    if args.json {
+        let entries: Vec<Value> = read
+            .iter()
+            .zip(&listed)
+            .map(|(extension, as_listed)| match extension {
+                Ok(extension) => {
+                    let mut entry = to_json(extension);
+                    if let Some(authorized) = authorized(extension) {
+                        entry["appAuthorized"] = authorized;
+                    }
+                    entry
+                }
+                Err(failure) => {
+                    json!({"id": as_listed.id.as_deref(), "error": failure.problem()})
+                }
+            })
+            .collect();
+        return Ok(super::json_text(&entries));
+    }
+    let mut table = Table::new();
+    table
+        .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
+        .set_header([
+            "extension".to_string(),
+            "id".into(),
+            "Logic App".into(),
+            "callback timeout".into(),
+            match &client {
+                Some(client) => format!("{client} authorized"),
+                None => "authorized apps".into(),
+            },
+        ]);
+    for (extension, as_listed) in read.iter().zip(&listed) {
+        let name = escape(as_listed.display_name.as_deref().unwrap_or("")).into_owned();
+        let id = escape(as_listed.id.as_deref().unwrap_or("")).into_owned();
+        let row = match extension {
+            Ok(e) => {
+                let apps = e.authorized_apps();
+                let last = match (&client, apps) {
+                    (_, AuthorizedApps::Unread(_)) => "unknown".to_string(),
+                    (Some(client), _) => match e.is_authorized(client) {
+                        true => "yes".into(),
+                        false => "no".into(),
+                    },
+                    (None, apps) => escape(&apps.client_ids().join(", ")).into_owned(),
+                };
+                let logic_app = e
+                    .endpoint_configuration
+                    .as_ref()
+                    .and_then(|c| c.logic_app_workflow_name.as_deref())
+                    .unwrap_or("(none)");
+                [
+                    name,
+                    id,
+                    escape(logic_app).into_owned(),
+                    escape(e.timeout().unwrap_or("(none)")).into_owned(),
+                    last,
+                ]
+            }
+            Err(failure) => {
+                let problem = failure.problem();
+                [
+                    name,
+                    id,
+                    format!("unread: {}", problem.code),
+                    String::new(),
+                    String::new(),
+                ]
+            }
+        };
+        table.add_row(row);
+    }
+    Ok(format!(
+        "{table}\n{} custom task extension{}",
+        listed.len(),
+        if listed.len() == 1 { "" } else { "s" }
+    ))
 }
 
 async fn show(app: &App, args: &ShowArgs) -> Result<String, Failure> {

@@ -612,3 +612,53 @@ async fn without_a_sign_in_a_command_says_how_to_sign_in_and_exits_2_without_ret
     );
     assert_eq!(graph.stats().graph_requests, 0);
 }
+
+#[tokio::test]
+async fn extension_list_shows_every_extension_and_whether_an_app_may_resume_its_tasks() {
+    let graph = emulator().await;
+    let extensions = graph.tenant().custom_task_extensions.clone();
+    assert!(extensions.len() > 1);
+    let (first, second) = (&extensions[0].id, &extensions[1].id);
+    let grant = [
+        "extension",
+        "grant",
+        "--task-extension",
+        first,
+        "--app",
+        APP,
+    ];
+    assert_eq!(run(&graph, &grant).await.0, Some(0));
+
+    let (code, stdout, stderr) = run(&graph, &["extension", "list"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    for extension in &extensions {
+        assert!(stdout.contains(&extension.id), "{stdout}");
+    }
+    assert!(stdout.contains(&format!("{} custom task extensions", extensions.len())));
+    let row = stdout.lines().find(|l| l.contains(first.as_str())).unwrap();
+    assert!(row.contains(APP) && row.contains("ManagerAccess"), "{row}");
+
+    let (code, stdout, _) = run(&graph, &["extension", "list", "--app", APP, "--json"]).await;
+    assert_eq!(code, Some(0));
+    let listed: Value = serde_json::from_str(&stdout).unwrap();
+    let authorized = |id: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == id)
+            .unwrap()["appAuthorized"]
+            .clone()
+    };
+    assert_eq!(authorized(first), true);
+    assert_eq!(authorized(second), false);
+    // The list itself cannot expand authorizedApps: each extension is read once more.
+    assert_eq!(
+        graph
+            .requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/customTaskExtensions"))
+            .count(),
+        2
+    );
+}
