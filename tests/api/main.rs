@@ -10,5 +10,6 @@ mod hostile_graph;
 mod list_in_progress;
 mod local_front;
 mod monitoring;
+mod readme;
 mod resume_task;
 mod starters;

@@ -1,0 +1,93 @@
+//! The README's runnable blocks: each fenced block marked ```` ```sh devhost ```` runs, as it
+//! is written, against what devhost serves (the demo tenant, the handler, the local front),
+//! so that a renamed flag, setting, route or id breaks the build and not the reader.
+use crate::helpers::*;
+use devhost::app::FunctionApp;
+use devhost::front::Front;
+use std::path::Path;
+use std::time::Duration;
+
+/// devhost's ports, as the README writes them.
+const EMULATOR: &str = "127.0.0.1:7070";
+const FRONT: &str = "127.0.0.1:7071";
+
+/// The blocks the README marks `sh devhost`, each with its lines joined as a shell reads them.
+fn devhost_blocks(readme: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in readme.lines() {
+        let trimmed = line.trim();
+        match &mut current {
+            None if trimmed == "```sh devhost" => current = Some(Vec::new()),
+            Some(lines) if trimmed == "```" => {
+                blocks.push(lines.join("\n"));
+                current = None;
+            }
+            Some(lines) => lines.push(trimmed),
+            None => {}
+        }
+    }
+    blocks
+}
+
+#[tokio::test]
+async fn the_readme_blocks_marked_devhost_run_as_written_against_the_demo_tenant() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let blocks = devhost_blocks(&readme);
+    assert!(!blocks.is_empty(), "the README marks no block `sh devhost`");
+
+    let app = spawn_app_with(Options::default().edit(|t| *t = graph_emulator::demo())).await;
+    let front = Front::new(
+        FunctionApp::read(root).unwrap(),
+        host_sim::Host::new(app.port),
+    )
+    .serve(0)
+    .await
+    .unwrap();
+    // `./resume-handler`, as devhost leaves it in the app root.
+    let workdir = std::env::temp_dir().join(format!("readme-devhost-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir).unwrap();
+    let binary = workdir.join("resume-handler");
+    let _ = std::fs::remove_file(&binary);
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_resume-handler"), &binary).unwrap();
+
+    let emulator = app.graph.url();
+    let emulator = emulator.trim_start_matches("http://");
+    for block in &blocks {
+        let script = block
+            .replace(EMULATOR, emulator)
+            .replace(FRONT, &front.addr.to_string());
+        // Every curl fails on an HTTP error, so that a refused command fails the block.
+        let script = format!(
+            "set -euo pipefail\ncurl() {{ command curl --fail-with-body \"$@\"; echo; }}\n{script}\n"
+        );
+        let output = tokio::process::Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&workdir)
+            .env_remove("GRAPH_AUTH")
+            .output()
+            .await
+            .expect("bash runs");
+        assert!(
+            output.status.success(),
+            "a README block failed:\n{block}\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // What the block says it does, it did: the HTTP resume and the queued one.
+    let queue = front.front.queue("resume-task").unwrap();
+    for _ in 0..200 {
+        if queue.is_idle() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let finished = |status: &str| app.graph.task_results_with_status(status);
+    let has = |status: &str, result: &str| finished(status).iter().any(|(_, _, r)| r == result);
+    assert!(has("completed", "ac2b0c96-94c7-403a-932d-ccd9dd1e77d1"));
+    assert!(has("failed", "bf3c7396-fa4f-43ed-8ced-cec702706997"));
+}
