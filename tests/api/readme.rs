@@ -91,3 +91,36 @@ async fn the_readme_blocks_marked_devhost_run_as_written_against_the_demo_tenant
     assert!(has("completed", "ac2b0c96-94c7-403a-932d-ccd9dd1e77d1"));
     assert!(has("failed", "bf3c7396-fa4f-43ed-8ced-cec702706997"));
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn the_readme_contents_list_every_section_in_order() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let sections: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter(|h| *h != "Contents")
+        .collect();
+    let contents = readme
+        .split("## Contents\n\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("the README has a Contents list");
+    let listed: Vec<String> = contents.lines().map(str::to_string).collect();
+    let expected: Vec<String> = sections
+        .iter()
+        .map(|h| format!("- [{h}](#{})", anchor(h)))
+        .collect();
+    assert_eq!(listed, expected);
+}
