@@ -44,21 +44,22 @@ pub(super) struct Filters {
     pub(super) kind: Option<Kind>,
 }
 
-/// `--kind`: the core's own [`Kind`], by the names a person types ([`Kind::flag_name`]),
-/// and also as reports and LIST_IN_PROGRESS_KINDS write them ([`Kind::as_str`]).
+/// `--kind`: the core's own [`Kind`], shown by the one name reports, logs and
+/// LIST_IN_PROGRESS_KINDS use ([`Kind::as_str`]), and also taken as a command line spells
+/// it ([`Kind::flag_name`], `access-request`), as the setting takes both.
 impl ValueEnum for Kind {
     fn value_variants<'a>() -> &'a [Self] {
         &Kind::ALL
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
-        let value = PossibleValue::new(self.flag_name()).help(match self {
+        let value = PossibleValue::new(self.as_str()).help(match self {
             Kind::Task => "Lifecycle Workflows task processing results",
             Kind::AccessRequest => "Entitlement Management access package assignment requests",
         });
         Some(match self.as_str() == self.flag_name() {
             true => value,
-            false => value.alias(self.as_str()),
+            false => value.alias(self.flag_name()),
         })
     }
 }
