@@ -273,7 +273,7 @@ pub fn request_json(request: &AssignmentRequest) -> Value {
         "state": request.state,
         "status": request.status,
         "createdDateTime": request.created_date_time,
-        "completedDateTime": null,
+        "completedDateTime": request.completed_date_time,
         "schedule": { "startDateTime": request.created_date_time, "expiration": { "type": "noExpiration" } },
         "customExtensionCalloutInstances": request.custom_extension_callout_instances.iter().map(|i| json!({
             "id": i.id,

@@ -340,6 +340,8 @@ fn generate_request(
         state: if waiting { "submitted" } else { "delivered" }.into(),
         request_type: "userAdd".into(),
         created_date_time: Some(clock::ago(created_ago)),
+        // A delivered request ended a few minutes after it was made.
+        completed_date_time: (!waiting).then(|| clock::ago(created_ago - 300)),
         access_package_id: package.id.clone(),
         target: Subject {
             object_id: rng.guid(),

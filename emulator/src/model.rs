@@ -149,6 +149,8 @@ pub struct AssignmentRequest {
     pub state: String,
     pub request_type: String,
     pub created_date_time: Option<String>,
+    /// When the request ended, delivered or failed; `None` while it is in progress.
+    pub completed_date_time: Option<String>,
     pub access_package_id: String,
     /// The user the request is for: Graph shows it as the assignment's `target`.
     pub target: Subject,

@@ -44,7 +44,7 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
     };
     let report = report::sweep(app, &args.filters).await;
     report::summarize(&report);
-    if report::cannot_sign_in(&report) {
+    if report::cannot_sign_in(&report.errors) {
         return ExitCode::from(2);
     }
     if report.items.is_empty() {

@@ -24,6 +24,7 @@ use std::process::ExitCode;
 mod bulk;
 mod extension;
 mod report;
+mod slipped;
 
 /// Resume paused Microsoft Entra ID Governance work through Microsoft Graph.
 ///

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::command::{Kind, SIGN_IN_FAILED};
 use crate::graph::models::Stage;
 use crate::graph::Call;
-use crate::report::{self, Item, Report};
+use crate::report::{self, Item, Report, SweepError};
 use crate::telemetry::escape;
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
@@ -28,6 +28,15 @@ pub(super) struct ReportArgs {
     /// (every id it needs: a task's workflow and task, an access request's stage and callout).
     #[arg(long)]
     wide: bool,
+    /// Instead of what waits, what slipped in this long (24h, 7d): task results Entra
+    /// failed, and access request callouts that failed or timed out, with why.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = humantime::parse_duration,
+        conflicts_with_all = ["stale", "older_than", "wide"]
+    )]
+    since: Option<Duration>,
 }
 
 /// Which waiting items a report keeps.
@@ -126,6 +135,9 @@ fn filtered(mut report: Report, filters: &Filters) -> Report {
 }
 
 pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
+    if let Some(window) = args.since {
+        return super::slipped::run(app, window, args.json).await;
+    }
     let report = sweep(app, &args.filters).await;
     if args.json || !std::io::stdout().is_terminal() {
         super::print_json(&report);
@@ -137,7 +149,7 @@ pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
         println!("{text}");
     }
     summarize(&report);
-    if cannot_sign_in(&report) {
+    if cannot_sign_in(&report.errors) {
         ExitCode::from(2)
     } else if report.partial {
         ExitCode::from(1)
@@ -147,8 +159,8 @@ pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
 }
 
 /// Whether the sweep failed because the credential cannot sign in; says what to do if so.
-pub(super) fn cannot_sign_in(report: &Report) -> bool {
-    let failed = report.errors.iter().any(|e| e.code == SIGN_IN_FAILED);
+pub(super) fn cannot_sign_in(errors: &[SweepError]) -> bool {
+    let failed = errors.iter().any(|e| e.code == SIGN_IN_FAILED);
     if failed {
         eprintln!("  {SIGN_IN}");
     }
@@ -169,7 +181,12 @@ pub(super) fn summarize(report: &Report) {
             ""
         },
     );
-    for error in &report.errors {
+    print_errors(&report.errors);
+}
+
+/// Every part of a sweep that failed, a line each on stderr.
+pub(super) fn print_errors(errors: &[SweepError]) {
+    for error in errors {
         let part = match (error.kind, error.workflow_id.as_deref()) {
             (_, Some(workflow)) => workflow,
             (Some(Kind::Task), None) => "workflows",

@@ -75,6 +75,10 @@ pub struct TaskProcessingResult {
     pub id: Lenient<String>,
     pub processing_status: Lenient<ProcessingStatus>,
     pub started_date_time: Lenient<String>,
+    pub completed_date_time: Lenient<String>,
+    /// Why a failed result failed, in Graph's words (for a custom task extension, often its
+    /// callback timeout).
+    pub failure_reason: Lenient<String>,
     pub subject: Lenient<Subject>,
 }
 
@@ -115,6 +119,8 @@ pub struct AssignmentRequest {
     pub state: Lenient<RequestState>,
     pub status: Lenient<String>,
     pub created_date_time: Lenient<String>,
+    /// When the request ended, delivered or failed.
+    pub completed_date_time: Lenient<String>,
     pub access_package: Lenient<Named>,
     pub assignment: Lenient<Assignment>,
     pub custom_extension_callout_instances: LenientList<CalloutInstance>,
@@ -151,6 +157,9 @@ pub struct CalloutInstance {
     pub id: Lenient<String>,
     pub custom_extension_id: Lenient<String>,
     pub status: Lenient<CalloutStatus>,
+    /// What the extension's endpoint gave back, for a Logic App its run id.
+    pub external_correlation_id: Lenient<String>,
+    pub detail: Lenient<String>,
 }
 
 /// An access package assignment policy: which custom extension runs at which stage.

@@ -28,7 +28,8 @@ use url::Url;
 
 const REQUESTS: &str = "identityGovernance/entitlementManagement/assignmentRequests";
 const POLICIES: &str = "identityGovernance/entitlementManagement/assignmentPolicies";
-const SELECT: &str = "id,state,status,createdDateTime,customExtensionCalloutInstances";
+const SELECT: &str =
+    "id,state,status,createdDateTime,completedDateTime,customExtensionCalloutInstances";
 
 /// How the requests that may wait are listed, in the order tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,6 +214,93 @@ async fn waiting_requests(
             listed => return listed,
         }
     }
+}
+
+/// A callout Entra stopped waiting for: it failed (the extension's endpoint was not
+/// reached, or refused), or its callback came too late. Graph dates neither; the request's
+/// end, where it has one, is the closest time there is.
+pub(super) struct SlippedCallout {
+    pub(super) request: Arc<AssignmentRequest>,
+    pub(super) callout: CalloutInstance,
+}
+
+/// What the sweep for slipped callouts learnt.
+#[derive(Default)]
+pub(super) struct GatheredSlipped {
+    pub(super) slipped: Vec<SlippedCallout>,
+    pub(super) errors: Vec<SweepError>,
+    pub(super) cut_short: bool,
+}
+
+/// The callouts that failed or timed out on requests that ended at or after `since`, or have
+/// not ended. Requests are listed by the documented `createdDateTime` filter over
+/// [`LOOKBACK`] (a callout can fail weeks after its request was made), with the target, then
+/// without it if Graph refuses that expansion.
+pub(super) async fn gather_slipped(
+    app: &App,
+    call: &Call,
+    since: OffsetDateTime,
+) -> GatheredSlipped {
+    let mut g = GatheredSlipped::default();
+    let graph = match app.graph().await {
+        Ok(graph) => graph,
+        Err(failure) => {
+            g.errors.push(error(&failure));
+            return g;
+        }
+    };
+    let listed = within(call.deadline(), async {
+        match graph
+            .list(call, requests_url(graph, Listing::RecentWithTarget))
+            .await
+        {
+            Err(GraphFailure::Status { status: 400, .. }) => {
+                graph.list(call, requests_url(graph, Listing::Recent)).await
+            }
+            listed => listed,
+        }
+    })
+    .await;
+    let requests: Vec<AssignmentRequest> = match listed {
+        None => {
+            g.cut_short = true;
+            return g;
+        }
+        Some(Err(failure)) => {
+            g.errors.push(error(&failure));
+            return g;
+        }
+        Some(Ok(requests)) => requests,
+    };
+    for mut request in requests {
+        let ended = request
+            .completed_date_time
+            .as_deref()
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+        if ended.is_some_and(|at| at < since) {
+            continue;
+        }
+        let slipped: Vec<CalloutInstance> =
+            std::mem::take(&mut request.custom_extension_callout_instances)
+                .into_iter()
+                .filter(|c| {
+                    matches!(
+                        &*c.status,
+                        Some(CalloutStatus::CalloutFailed | CalloutStatus::CallbackTimedOut)
+                    )
+                })
+                .collect();
+        if slipped.is_empty() {
+            continue;
+        }
+        let request = Arc::new(request);
+        g.slipped
+            .extend(slipped.into_iter().map(|callout| SlippedCallout {
+                request: Arc::clone(&request),
+                callout,
+            }));
+    }
+    g
 }
 
 fn requests_url(graph: &GraphClient, listing: Listing) -> Url {

@@ -8,13 +8,15 @@
 //! into the report, with no I/O.
 mod access_requests;
 mod build;
+mod slipped;
 mod tasks;
 
 #[cfg(test)]
 pub use build::Waiting;
 
 pub use access_requests::Refusals;
-pub use build::{AccessRequestItem, Item, Report, TaskItem, MAX_ANSWER_BYTES};
+pub use build::{AccessRequestItem, Item, Report, SweepError, TaskItem, MAX_ANSWER_BYTES};
+pub use slipped::{slipped, SlippedItem, SlippedReport};
 
 use crate::app::App;
 use crate::command::{Kind, ResourceId};

@@ -20,6 +20,8 @@ use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 
 const WORKFLOWS: &str = "identityGovernance/lifecycleWorkflows/workflows";
 const SELECT_WORKFLOW: &str = "$select=id,displayName";
@@ -66,9 +68,24 @@ impl Gathered {
     }
 }
 
+/// Which task processing results a sweep is after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wanted {
+    /// Those that wait for a callback (`inProgress`), with their extensions' timeouts.
+    Waiting,
+    /// Those that failed (Entra ended them, often at the callback timeout) at or after this.
+    FailedSince(OffsetDateTime),
+}
+
 /// Sweeps the tenant's waiting task processing results, stage by stage, until `call`'s
 /// deadline.
 pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
+    gather_results(app, call, Wanted::Waiting).await
+}
+
+/// Sweeps the tenant for the task processing results `wanted`, stage by stage, until
+/// `call`'s deadline.
+pub(super) async fn gather_results(app: &App, call: &Call, wanted: Wanted) -> Gathered {
     let mut g = Gathered::default();
     let graph = match app.graph().await {
         Ok(graph) => graph,
@@ -87,8 +104,10 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
         Some(ids) => sweep.named_workflows(&mut g, ids).await,
     }
     sweep.custom_tasks(&mut g).await;
-    sweep.waiting_results(&mut g).await;
-    sweep.callback_timeouts(&mut g).await;
+    sweep.results(&mut g, wanted).await;
+    if wanted == Wanted::Waiting {
+        sweep.callback_timeouts(&mut g).await;
+    }
     g
 }
 
@@ -188,13 +207,13 @@ impl Sweep<'_> {
         }
     }
 
-    /// Each custom task's results that wait; one error per workflow, however many of its
-    /// tasks failed.
-    async fn waiting_results(&self, g: &mut Gathered) {
+    /// Each custom task's results that are `wanted`; one error per workflow, however many
+    /// of its tasks failed.
+    async fn results(&self, g: &mut Gathered, wanted: Wanted) {
         let (graph, call) = (self.graph, self.call);
         let tasks = g.tasks.clone();
         let listed = concurrently_within(call.deadline(), self.width, tasks, |task| async move {
-            let results = waiting_results(graph, call, &task.workflow.id, &task.id).await;
+            let results = results(graph, call, &task.workflow.id, &task.id, wanted).await;
             (task, results)
         })
         .await;
@@ -301,11 +320,15 @@ async fn custom_tasks(
         .collect()
 }
 
-async fn waiting_results(
+/// A custom task's results that are `wanted`, filtered by status on Graph's side (the
+/// documented `processingStatus` filter). Graph documents no filter on when a result
+/// completed, so a window is applied here, to the failed results as they come.
+async fn results(
     graph: &GraphClient,
     call: &Call,
     workflow: &ResourceId,
     task: &ResourceId,
+    wanted: Wanted,
 ) -> Result<Vec<TaskProcessingResult>, GraphFailure> {
     let path = GraphPath::new()
         .words(WORKFLOWS)
@@ -314,12 +337,34 @@ async fn waiting_results(
         .id(task)
         .words("taskProcessingResults");
     let mut url = graph.url(&path);
-    url.set_query(Some("$filter=processingStatus%20eq%20'inProgress'&$select=id,processingStatus,startedDateTime,subject"));
+    let (status, select) = match wanted {
+        Wanted::Waiting => (
+            ProcessingStatus::InProgress,
+            "id,processingStatus,startedDateTime,subject",
+        ),
+        Wanted::FailedSince(_) => (
+            ProcessingStatus::Failed,
+            "id,processingStatus,startedDateTime,completedDateTime,failureReason,subject",
+        ),
+    };
+    // Written out rather than form-encoded: spaces as %20, as Graph's own examples send them.
+    url.set_query(Some(&format!(
+        "$filter=processingStatus%20eq%20'{}'&$select={select}",
+        status.as_str()
+    )));
     let results: Vec<TaskProcessingResult> = graph.list(call, url).await?;
     // The filter is Graph's; checking again costs nothing and guards against a server that ignores it.
     Ok(results
         .into_iter()
-        .filter(|r| r.processing_status == Some(ProcessingStatus::InProgress))
+        .filter(|r| *r.processing_status == Some(status.clone()))
+        .filter(|r| match wanted {
+            Wanted::Waiting => true,
+            Wanted::FailedSince(since) => r
+                .completed_date_time
+                .as_deref()
+                .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
+                .is_some_and(|at| at >= since),
+        })
         .collect())
 }
 

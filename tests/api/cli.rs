@@ -662,3 +662,108 @@ async fn extension_list_shows_every_extension_and_whether_an_app_may_resume_its_
         2
     );
 }
+
+/// RFC 3339, `seconds` ago.
+fn ago(seconds: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The small tenant, with work that slipped inside a day and some that slipped before.
+fn tenant_with_slipped_work() -> graph_emulator::Tenant {
+    let spec: GenerateSpec = SMALL_TENANT.parse().unwrap();
+    let mut tenant = graph_emulator::generate(&spec);
+    let mut custom = Vec::new();
+    for (w, workflow) in tenant.workflows.iter().enumerate() {
+        for (u, upr) in workflow.user_processing_results.iter().enumerate() {
+            for (r, result) in upr.task_processing_results.iter().enumerate() {
+                let task = workflow
+                    .tasks
+                    .iter()
+                    .find(|t| t.id == result.task_id)
+                    .unwrap();
+                if task.is_custom_extension() && result.processing_status != "inProgress" {
+                    custom.push((w, u, r));
+                }
+            }
+        }
+    }
+    let mut fail = |(w, u, r): (usize, usize, usize), at: String, id: &str| {
+        let result = &mut tenant.workflows[w].user_processing_results[u].task_processing_results[r];
+        result.id = id.into();
+        result.processing_status = "failed".into();
+        result.completed_date_time = Some(at);
+        result.failure_reason = Some("The task timed out waiting for the custom extension".into());
+    };
+    fail(custom[0], ago(2 * 3_600), "failed-today");
+    fail(custom[1], ago(3 * 86_400), "failed-last-week");
+    let callouts = [
+        ("callbackTimedOut", Some(ago(3_600)), "timed-out-today"),
+        ("calloutFailed", None, "failed-in-progress"),
+        (
+            "callbackTimedOut",
+            Some(ago(10 * 86_400)),
+            "timed-out-long-ago",
+        ),
+    ];
+    for (request, (status, ended, id)) in tenant.assignment_requests.iter_mut().zip(callouts) {
+        request.completed_date_time = ended;
+        let callout = &mut request.custom_extension_callout_instances[0];
+        callout.id = id.into();
+        callout.status = status.into();
+        callout.external_correlation_id = Some(format!("08584-run-{id}"));
+    }
+    tenant
+}
+
+#[tokio::test]
+async fn report_since_lists_what_slipped_in_the_window_with_why_and_the_logic_app_run() {
+    let graph = Emulator::start(tenant_with_slipped_work(), Settings::default(), 0)
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run(&graph, &["report", "--since", "24h"]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let slipped: Value = serde_json::from_str(&stdout).expect("piped: JSON");
+    let ids: Vec<&str> = slipped["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["taskProcessingResultId"]
+                .as_str()
+                .or(i["customExtensionStageInstanceId"].as_str())
+                .unwrap()
+        })
+        .collect();
+    // Oldest first; the callout whose request has not ended is undated, so last.
+    assert_eq!(
+        ids,
+        ["failed-today", "timed-out-today", "failed-in-progress"],
+        "{stdout}"
+    );
+    assert_eq!(slipped["count"], 3);
+    let items = &slipped["items"];
+    assert_eq!(items[0]["kind"], "task");
+    assert_eq!(items[0]["slipped"], "taskFailed");
+    assert!(items[0]["failureReason"]
+        .as_str()
+        .unwrap()
+        .contains("timed out"));
+    assert_eq!(items[1]["kind"], "accessRequest");
+    assert_eq!(items[1]["slipped"], "callbackTimedOut");
+    assert_eq!(
+        items[1]["externalCorrelationId"],
+        "08584-run-timed-out-today"
+    );
+    assert_eq!(items[2]["slipped"], "calloutFailed");
+    assert!(stderr.contains("3 slipped since"), "{stderr}");
+
+    let (_, stdout, _) = run(&graph, &["report", "--since", "30d", "--kind", "task"]).await;
+    let tasks: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(tasks["count"], 2, "{tasks}");
+
+    let (code, _, stderr) = run(&graph, &["report", "--since", "24h", "--stale"]).await;
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--stale"), "{stderr}");
+}

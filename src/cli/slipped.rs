@@ -1,0 +1,103 @@
+//! `resume-handler report --since <duration>`: what slipped in that window (README, *When a
+//! task timed out*), as a table on a terminal and as JSON for a script.
+use super::report::{cannot_sign_in, print_errors, Layout};
+use crate::app::App;
+use crate::graph::Call;
+use crate::report::{self, SlippedItem, SlippedReport};
+use crate::telemetry::escape;
+use comfy_table::{presets, ContentArrangement, Table};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub(super) async fn run(app: &App, window: Duration, json: bool) -> ExitCode {
+    let call = Call::with_request_budget(
+        uuid::Uuid::new_v4().to_string(),
+        app.settings.graph.retry_budget,
+        report::SWEEP_BUDGET,
+    );
+    let slipped = report::slipped(app, &call, window).await;
+    if json || !std::io::stdout().is_terminal() {
+        super::print_json(&slipped);
+    } else if !slipped.items.is_empty() {
+        println!("{}", table(&slipped, Layout::for_stdout()));
+    }
+    eprintln!(
+        "{} slipped since {}; {} Graph calls in {:.1} s{}",
+        slipped.count,
+        slipped.since,
+        slipped.graph_calls,
+        slipped.duration_ms as f64 / 1000.0,
+        if slipped.partial {
+            " (partial: see below)"
+        } else {
+            ""
+        },
+    );
+    print_errors(&slipped.errors);
+    if cannot_sign_in(&slipped.errors) {
+        ExitCode::from(2)
+    } else if slipped.partial {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// A row per item: when, why, where, which, and what Graph said of it. Every cell is
+/// escaped, as the report's are; names wrap within the width.
+fn table(report: &SlippedReport, layout: Layout) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
+        .set_header([
+            "when",
+            "slipped",
+            "workflow / access package",
+            "task / target",
+            "id",
+            "why / Logic App run",
+        ]);
+    match layout.width {
+        Some(width) => table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width),
+        None => table.set_content_arrangement(ContentArrangement::Disabled),
+    };
+    for item in &report.items {
+        let (place, step, id, why) = match item {
+            SlippedItem::Task(t) => (
+                t.workflow_name.to_string(),
+                t.task_name.to_string(),
+                t.task_processing_result_id.clone(),
+                t.failure_reason.clone(),
+            ),
+            SlippedItem::AccessRequest(r) => (
+                r.access_package_name
+                    .clone()
+                    .or_else(|| r.access_package_id.clone())
+                    .unwrap_or_default(),
+                r.target_name
+                    .clone()
+                    .or_else(|| r.target_id.clone())
+                    .unwrap_or_default(),
+                r.assignment_request_id.clone(),
+                r.external_correlation_id
+                    .clone()
+                    .or_else(|| r.detail.clone()),
+            ),
+        };
+        table.add_row(
+            [
+                item.at().unwrap_or("(unknown)").to_string(),
+                item.slipped().as_str().to_string(),
+                place,
+                step,
+                id,
+                why.unwrap_or_default(),
+            ]
+            .map(|cell| escape(&cell).into_owned()),
+        );
+    }
+    table.to_string()
+}
