@@ -118,7 +118,17 @@ impl Held {
 }
 
 impl TokenSource {
+    /// Tokens for Graph.
     pub fn from_settings(settings: &Settings) -> Result<Self, AuthError> {
+        Self::for_scope(settings, settings.graph.cloud.scope())
+    }
+
+    /// Tokens for Azure Resource Manager, from the same credential.
+    pub fn for_resource_manager(settings: &Settings) -> Result<Self, AuthError> {
+        Self::for_scope(settings, settings.graph.cloud.resource_manager_scope())
+    }
+
+    fn for_scope(settings: &Settings, scope: String) -> Result<Self, AuthError> {
         let auth = settings.graph.auth.clone();
         let cloud = settings.graph.cloud;
         let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
@@ -126,7 +136,7 @@ impl TokenSource {
             .map_err(|_| AuthError::new("its HTTP client could not be built"))?;
         let transport = Transport::new(Arc::new(http));
         Self::new(
-            cloud.scope(),
+            scope,
             Box::new(move || credential(&auth, cloud, &transport)),
         )
     }

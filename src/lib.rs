@@ -17,6 +17,7 @@ pub(crate) mod auth;
 pub mod cli;
 pub(crate) mod command;
 pub mod config;
+pub mod doctor;
 pub(crate) mod functions;
 pub(crate) mod graph;
 pub(crate) mod host;

@@ -161,12 +161,19 @@ fn print_next_steps(
     }
     println!("  the operator commands, against the emulator (from the repo root):");
     println!(
-        "    export GRAPH_BASE_URL={} IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+        "    export GRAPH_BASE_URL={} ARM_BASE_URL={} IDENTITY_ENDPOINT={} IDENTITY_HEADER={}",
+        setting("GRAPH_BASE_URL"),
+        // The emulator plays Resource Manager on the same port, for `doctor`.
         setting("GRAPH_BASE_URL"),
         setting("IDENTITY_ENDPOINT"),
         setting("IDENTITY_HEADER"),
     );
     println!("    ./resume-handler report");
+    println!(
+        "    ./resume-handler doctor --subscription {} --resource-group {}",
+        graph_emulator::generate::SUBSCRIPTION_ID,
+        graph_emulator::generate::RESOURCE_GROUP
+    );
     println!(
         "The emulator serves Graph on {}. Ctrl+C stops everything.",
         emulator.url()

@@ -140,6 +140,8 @@ pub fn generate(spec: &GenerateSpec) -> Tenant {
             display_name: format!("Custom extension {}", i + 1),
             timeout_duration: TIMEOUTS[i % TIMEOUTS.len()].to_string(),
             authorized_apps: Vec::new(),
+            logic_app: None,
+            authentication_type: String::new(),
         })
         .collect();
     let workflows = (0..spec.workflows)
@@ -153,7 +155,103 @@ pub fn generate(spec: &GenerateSpec) -> Tenant {
         access_packages: em.packages,
         assignment_policies: em.policies,
         custom_workflow_extensions: em.extensions,
+        azure: Azure::default(),
         settings: None,
+    }
+}
+
+/// The subscription, resource group and tenant of [`deploy`]'s deployment.
+pub const SUBSCRIPTION_ID: &str = "c500b67c-e9b7-4ad2-a90d-77d41385ae55";
+pub const RESOURCE_GROUP: &str = "rg-resume";
+pub const TENANT_ID: &str = "d3b1c2a0-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
+/// The function app's system-assigned identity: object id, and the client id (appId) of its
+/// service principal.
+pub const APP_PRINCIPAL_ID: &str = "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f";
+pub const APP_CLIENT_ID: &str = "0e9a8b7c-6d5e-4f3a-8b1c-2d3e4f5a6b7c";
+
+/// Entra's first-party callers, as the template's starters admit them.
+pub const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
+pub const ENTITLEMENT_MANAGEMENT_APP_ID: &str = "810dcf14-1858-4bf2-8134-4c369fa3235b";
+
+/// A deployment of the template as infra/main.bicep makes it, healthy: the two starters
+/// (SAS off, the AADPOP policy with every claim, enabled), the namespace with both queues
+/// (50 deliveries, 5-minute lock, duplicate detection), the function app with the template's
+/// settings; and the tenant's custom task extensions calling the Lifecycle Workflows starter,
+/// with the app among their authorized apps.
+pub fn deploy(tenant: &mut Tenant) {
+    let starter = |kind: &str, caller: &str, queue: &str| {
+        let name = format!("logic-resume-{kind}-a1b2c3");
+        LogicApp {
+            access_control: serde_json::json!({"triggers": {
+                "sasAuthenticationPolicy": {"state": "Disabled"},
+                "openAuthenticationPolicies": {"policies": {"EntraCaller": {
+                    "type": "AADPOP",
+                    "claims": [
+                        {"name": "iss", "value": format!("https://sts.windows.net/{TENANT_ID}/")},
+                        {"name": "appid", "value": caller},
+                        {"name": "m", "value": "POST"},
+                        {"name": "u", "value": "management.azure.com"},
+                        {"name": "p", "value": format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.Logic/workflows/{name}")},
+                    ],
+                }}},
+            }}),
+            parameters: serde_json::json!({
+                "resumeQueueUrl": {"value": format!("https://sb-resume-a1b2c3.servicebus.windows.net/{queue}/messages")},
+                "serviceBusAudience": {"value": "https://servicebus.azure.net"},
+            }),
+            state: "Enabled".into(),
+            tags: [(
+                "purpose".to_string(),
+                serde_json::json!("resume-handler callout starter"),
+            )]
+            .into_iter()
+            .collect(),
+            name,
+        }
+    };
+    let queue = |name: &str| ServiceBusQueue {
+        name: name.into(),
+        max_delivery_count: 50,
+        lock_duration: "PT5M".into(),
+        requires_duplicate_detection: true,
+        active_message_count: 0,
+        dead_letter_message_count: 0,
+    };
+    let settings = [
+        ("GRAPH_RETRY_BUDGET", "240s"),
+        ("LIST_IN_PROGRESS_KINDS", "task,accessRequest"),
+        ("RESUME_SOURCE", "resume-handler"),
+        ("STALE_AFTER", "1h"),
+    ];
+    tenant.azure = Azure {
+        tenant_id: TENANT_ID.into(),
+        subscription_id: SUBSCRIPTION_ID.into(),
+        resource_group: RESOURCE_GROUP.into(),
+        logic_apps: vec![
+            starter("lcw", LIFECYCLE_WORKFLOWS_APP_ID, "resume-task"),
+            starter("em", ENTITLEMENT_MANAGEMENT_APP_ID, "resume-access-request"),
+        ],
+        namespaces: vec![ServiceBusNamespace {
+            name: "sb-resume-a1b2c3".into(),
+            queues: vec![queue("resume-task"), queue("resume-access-request")],
+        }],
+        function_apps: vec![FunctionApp {
+            name: "func-resume-a1b2c3".into(),
+            principal_id: APP_PRINCIPAL_ID.into(),
+            client_id: APP_CLIENT_ID.into(),
+            app_settings: settings
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }],
+    };
+    for extension in &mut tenant.custom_task_extensions {
+        extension.logic_app = Some(LogicAppEndpoint {
+            subscription_id: SUBSCRIPTION_ID.into(),
+            resource_group_name: RESOURCE_GROUP.into(),
+            logic_app_workflow_name: "logic-resume-lcw-a1b2c3".into(),
+        });
+        extension.authorized_apps = vec![APP_CLIENT_ID.into()];
     }
 }
 
@@ -420,6 +518,8 @@ pub fn demo() -> Tenant {
     tenant.workflows[0].display_name = "Leaver: offboarding with HR sign-off".into();
     tenant.workflows[1].display_name = "Joiner: provision with ticket".into();
     tenant.workflows[2].display_name = "Leaver: legal hold check".into();
+    // A healthy deployment, for `resume-handler doctor` against devhost.
+    deploy(&mut tenant);
     tenant
 }
 

@@ -393,6 +393,16 @@ fn list_custom_task_extensions(call: &Call) -> Outcome {
 }
 
 fn extension_json(ext: &CustomTaskExtension, expanded: bool) -> Value {
+    let fixed = LogicAppEndpoint {
+        subscription_id: "c500b67c-e9b7-4ad2-a90d-77d41385ae55".into(),
+        resource_group_name: "RG-LCW".into(),
+        logic_app_workflow_name: "ManagerAccess".into(),
+    };
+    let endpoint = ext.logic_app.as_ref().unwrap_or(&fixed);
+    let authentication = match ext.authentication_type.as_str() {
+        "" => "#microsoft.graph.azureAdPopTokenAuthentication",
+        other => other,
+    };
     json!({
         "id": ext.id,
         "displayName": ext.display_name,
@@ -401,13 +411,13 @@ fn extension_json(ext: &CustomTaskExtension, expanded: bool) -> Value {
         "lastModifiedDateTime": "2026-01-05T09:00:00Z",
         "endpointConfiguration": {
             "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-            "subscriptionId": "c500b67c-e9b7-4ad2-a90d-77d41385ae55",
-            "resourceGroupName": "RG-LCW",
-            "logicAppWorkflowName": "ManagerAccess",
+            "subscriptionId": endpoint.subscription_id,
+            "resourceGroupName": endpoint.resource_group_name,
+            "logicAppWorkflowName": endpoint.logic_app_workflow_name,
             "url": "https://prod-00.westus.logic.azure.com:443/workflows/x/triggers/manual/paths/invoke"
         },
         "authenticationConfiguration": {
-            "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication"
+            "@odata.type": authentication
         },
         "clientConfiguration": {
             "@odata.type": "#microsoft.graph.customExtensionClientConfiguration",

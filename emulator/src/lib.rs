@@ -7,12 +7,15 @@
 //! - `route`: what a Graph route is given and answers, which the surface and the services share;
 //! - `lcw` and `em`: the Lifecycle Workflows and Entitlement Management routes and rules;
 //! - `odata`: `$filter`, `$select` and paging; [`faults`]: injected failures and rate limits;
-//! - [`msi`]: the managed identity endpoint.
+//! - [`msi`]: the managed identity endpoint;
+//! - `arm`: Azure Resource Manager, for the deployment `doctor` reads (the tenant's `azure`,
+//!   a healthy one from [`generate::deploy`]).
 //!
-//! The modules import each other one way: `server` → `lcw`/`em` → `route` → `odata`/`error`.
+//! The modules import each other one way: `server` → `lcw`/`em`/`arm` → `route` → `odata`/`error`.
 //!
 //! Tests use it as a library: [`Emulator::start`] binds a free loopback port and serves
 //! until the returned [`Running`] is dropped, and the emulator's state stays inspectable.
+mod arm;
 mod clock;
 mod em;
 mod error;

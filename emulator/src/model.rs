@@ -46,8 +46,66 @@ pub struct Tenant {
     pub assignment_policies: Vec<AssignmentPolicy>,
     /// Access package custom workflow extensions (in Graph, each belongs to a catalog).
     pub custom_workflow_extensions: Vec<WorkflowExtension>,
+    /// The deployment in Azure, as Resource Manager shows it (for `doctor`).
+    pub azure: Azure,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<crate::Settings>,
+}
+
+/// One resource group holding a deployment of the template, as Resource Manager shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Azure {
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub logic_apps: Vec<LogicApp>,
+    pub namespaces: Vec<ServiceBusNamespace>,
+    pub function_apps: Vec<FunctionApp>,
+}
+
+/// A Consumption Logic App: its state, tags, trigger access control and parameters, as
+/// `Microsoft.Logic/workflows` writes them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LogicApp {
+    pub name: String,
+    pub state: String,
+    pub tags: serde_json::Map<String, serde_json::Value>,
+    /// `properties.accessControl`, as it is.
+    pub access_control: serde_json::Value,
+    /// `properties.parameters`, as it is.
+    pub parameters: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceBusNamespace {
+    pub name: String,
+    pub queues: Vec<ServiceBusQueue>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceBusQueue {
+    pub name: String,
+    pub max_delivery_count: u32,
+    /// ISO 8601, `PT5M`.
+    pub lock_duration: String,
+    pub requires_duplicate_detection: bool,
+    pub active_message_count: u64,
+    pub dead_letter_message_count: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FunctionApp {
+    pub name: String,
+    /// The system-assigned identity's object id.
+    pub principal_id: String,
+    /// Its service principal's client id (appId), which Graph gives for the object id.
+    pub client_id: String,
+    pub app_settings: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -137,6 +195,21 @@ pub struct CustomTaskExtension {
     /// (`callbackConfiguration.authorizedApps`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorized_apps: Vec<String>,
+    /// The Logic App it calls; `None` is a fixed one in no deployment of this tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logic_app: Option<LogicAppEndpoint>,
+    /// `authenticationConfiguration`'s type; empty is `#microsoft.graph.azureAdPopTokenAuthentication`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub authentication_type: String,
+}
+
+/// `logicAppTriggerEndpointConfiguration`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LogicAppEndpoint {
+    pub subscription_id: String,
+    pub resource_group_name: String,
+    pub logic_app_workflow_name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use crate::error::{Correlation, GraphError};
 use crate::faults::{FaultKind, IDENTITY_PATH};
 use crate::odata::Query;
 use crate::route::{unknown_segment, Answer, Call, Outcome};
-use crate::{em, lcw, msi, Emulator, LoggedRequest};
+use crate::{arm, em, lcw, msi, Emulator, LoggedRequest};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -55,7 +55,9 @@ async fn dispatch(
             warp::reply::json(&summary(emulator)).into_response()
         }
         _ => match path.trim_start_matches('/').split_once('/') {
-            Some((version @ ("v1.0" | "beta"), _)) => {
+            // Resource Manager goes the same way: `subscriptions` stands where Graph has its
+            // version, and `route` hands it to `arm`.
+            Some((version @ ("v1.0" | "beta" | RESOURCE_MANAGER), _)) => {
                 let request = Incoming {
                     method,
                     path,
@@ -274,9 +276,16 @@ impl Faults {
     }
 }
 
+/// The first path segment of every Resource Manager request this emulator serves.
+const RESOURCE_MANAGER: &str = "subscriptions";
+
 fn route(call: &Call) -> Outcome {
+    if call.version == RESOURCE_MANAGER {
+        return arm::route(call);
+    }
     let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
     match segments.as_slice() {
+        ["servicePrincipals", id] if call.method == Method::GET => service_principal(call, id),
         ["identityGovernance", "lifecycleWorkflows", rest @ ..] => lcw::route(call, rest),
         ["identityGovernance", "entitlementManagement", rest @ ..] => em::route(call, rest),
         [first, ..] => Err(unknown_segment(first)),
@@ -411,4 +420,21 @@ fn summary(emulator: &Emulator) -> Value {
         "taskProcessingResults": results,
         "assignmentRequests": requests,
     })
+}
+
+/// A service principal, for its `appId`: the function apps' identities of the deployment.
+fn service_principal(call: &Call, id: &str) -> Outcome {
+    let tenant = call.emulator.read();
+    let app = tenant
+        .azure
+        .function_apps
+        .iter()
+        .find(|f| f.principal_id == id)
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", id))?;
+    Ok(Answer::Json(json!({
+        "@odata.context": format!("{}/{}/$metadata#servicePrincipals/$entity", call.emulator.base_url, call.version),
+        "id": app.principal_id,
+        "appId": app.client_id,
+        "displayName": app.name,
+    })))
 }

@@ -22,6 +22,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 mod bulk;
+mod doctor;
 mod extension;
 mod report;
 mod slipped;
@@ -68,6 +69,12 @@ enum Operation {
     /// resume its tasks (authorizedApps) without a tenant-wide permission.
     #[command(subcommand)]
     Extension(extension::ExtensionCommand),
+    /// Check a deployment and Graph, read-only: the starters' authorization, the queues, the
+    /// app's settings, the custom task extensions. A line per check (✓, ✗ with its fix, or !
+    /// when it cannot tell); exits 0 when every check holds, 1 otherwise, 2 for a mistake in
+    /// the command or no sign-in. Resource Manager at ARM_BASE_URL (the cloud's own).
+    #[command(verbatim_doc_comment)]
+    Doctor(doctor::DoctorArgs),
 }
 
 impl Operation {
@@ -76,7 +83,7 @@ impl Operation {
         match self {
             Operation::Report(args) => args.filters.kind,
             Operation::Resume(resume) => resume.bulk.filters.kind,
-            Operation::Extension(_) => None,
+            Operation::Extension(_) | Operation::Doctor(_) => None,
         }
     }
 }
@@ -252,6 +259,7 @@ pub async fn main(args: Vec<OsString>) -> ExitCode {
     let resume = match cli.command {
         Operation::Report(args) => return report::run(&app, &args).await,
         Operation::Extension(command) => return extension::run(&app, &command).await,
+        Operation::Doctor(args) => return doctor::run(&app, &args).await,
         Operation::Resume(resume) => resume,
     };
     let source = &app.settings.resume.source;

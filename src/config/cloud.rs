@@ -32,6 +32,20 @@ impl Cloud {
     pub fn scope(self) -> String {
         format!("{}/.default", self.graph_root())
     }
+
+    /// Azure Resource Manager in this cloud.
+    pub fn resource_manager(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://management.azure.com",
+            Cloud::UsGov | Cloud::UsGovDod => "https://management.usgovcloudapi.net",
+            Cloud::China => "https://management.chinacloudapi.cn",
+        }
+    }
+
+    /// The token scope for Resource Manager, whatever `ARM_BASE_URL` says.
+    pub fn resource_manager_scope(self) -> String {
+        format!("{}/.default", self.resource_manager())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

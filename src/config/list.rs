@@ -67,6 +67,11 @@ pub const SETTINGS: &[Setting] = &[
         SetBy::LeftOut("defaults to the cloud's Graph root"),
     ),
     app("GRAPH_API_VERSION", "`v1.0`", SetBy::Template),
+    app(
+        "ARM_BASE_URL",
+        "the cloud's",
+        SetBy::LeftOut("read by `doctor` only, which runs outside the app; defaults to the cloud's Resource Manager"),
+    ),
     app("GRAPH_AUTH", "`auto`", SetBy::Template),
     app(
         "AZURE_CLIENT_ID",

@@ -45,6 +45,9 @@ pub struct Settings {
     pub graph: GraphSettings,
     pub resume: ResumeSettings,
     pub report: ReportSettings,
+    /// `ARM_BASE_URL`: Azure Resource Manager, which `doctor` reads (the cloud's own unless
+    /// overridden, the emulator in tests); signed in to as Graph is.
+    pub resource_manager: Url,
 }
 
 /// Where Graph is, how the app signs in to it, and how hard it may be pressed.
@@ -125,6 +128,7 @@ impl Settings {
         };
         Ok(Self {
             port,
+            resource_manager: urls::parse_resource_manager(env, cloud)?,
             graph,
             resume,
             report,

@@ -7,26 +7,37 @@ use url::Url;
 
 /// `GRAPH_BASE_URL`: the cloud's Graph root unless overridden; https, or plain http to loopback.
 pub(super) fn parse_base_url(env: &Env, cloud: Cloud) -> Result<Url, ConfigError> {
-    let Some(text) = env.get("GRAPH_BASE_URL") else {
-        return Ok(Url::parse(cloud.graph_root()).expect("cloud roots are valid URLs"));
+    parse_root(env, "GRAPH_BASE_URL", cloud.graph_root())
+}
+
+/// `ARM_BASE_URL`: the cloud's Resource Manager unless overridden, by the same rules.
+pub(super) fn parse_resource_manager(env: &Env, cloud: Cloud) -> Result<Url, ConfigError> {
+    parse_root(env, "ARM_BASE_URL", cloud.resource_manager())
+}
+
+/// An API's root: `default` unless `setting` names another; https, or plain http to loopback,
+/// without credentials, query or fragment.
+fn parse_root(env: &Env, setting: &'static str, default: &str) -> Result<Url, ConfigError> {
+    let Some(text) = env.get(setting) else {
+        return Ok(Url::parse(default).expect("cloud roots are valid URLs"));
     };
-    let url = Url::parse(text)
-        .map_err(|e| invalid("GRAPH_BASE_URL", format!("'{text}' is not a URL ({e})")))?;
+    let url =
+        Url::parse(text).map_err(|e| invalid(setting, format!("'{text}' is not a URL ({e})")))?;
     if url.query().is_some()
         || url.fragment().is_some()
         || url.username() != ""
         || url.password().is_some()
     {
         return Err(invalid(
-            "GRAPH_BASE_URL",
+            setting,
             "must be a plain root URL, without credentials, query or fragment",
         ));
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(invalid("GRAPH_BASE_URL", format!("'{text}': plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost)"))),
-        other => Err(invalid("GRAPH_BASE_URL", format!("scheme '{other}' is not https"))),
+        "http" => Err(invalid(setting, format!("'{text}': plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost)"))),
+        other => Err(invalid(setting, format!("scheme '{other}' is not https"))),
     }
 }
 

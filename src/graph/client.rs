@@ -173,9 +173,19 @@ enum Attempt {
 
 impl GraphClient {
     pub fn new(settings: &Settings, tokens: TokenSource) -> Result<Self, reqwest::Error> {
+        Self::for_root(settings, settings.graph.versioned_root(), tokens)
+    }
+
+    /// The same client for another of Microsoft's APIs at `root` (Resource Manager, for
+    /// `doctor`): the same bounds, retries and throttle, tokens only to `root`'s host.
+    pub fn for_root(
+        settings: &Settings,
+        root: Url,
+        tokens: TokenSource,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: crate::outbound::client(settings, None).build()?,
-            root: settings.graph.versioned_root(),
+            root,
             tokens,
             policy: RetryPolicy::default(),
             gate: Mutex::new(None),
@@ -210,6 +220,11 @@ impl GraphClient {
     ) -> Result<GraphResponse, GraphFailure> {
         self.send(call, Method::PATCH, self.url(path), Some(body))
             .await
+    }
+
+    /// A POST without a body that only reads, as Resource Manager's `…/list` actions do.
+    pub async fn post_to_read(&self, call: &Call, url: Url) -> Result<GraphResponse, GraphFailure> {
+        self.send(call, Method::POST, url, None).await
     }
 
     pub async fn get(&self, call: &Call, url: Url) -> Result<GraphResponse, GraphFailure> {

@@ -17,7 +17,8 @@ use std::time::Duration;
 pub struct Page<T> {
     #[serde(default)]
     pub value: LenientList<T>,
-    #[serde(rename = "@odata.nextLink", default)]
+    /// Graph's `@odata.nextLink`, or Resource Manager's `nextLink`.
+    #[serde(rename = "@odata.nextLink", alias = "nextLink", default)]
     pub next_link: Lenient<String>,
 }
 

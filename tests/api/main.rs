@@ -4,6 +4,7 @@ mod helpers;
 
 mod access_request;
 mod cli;
+mod doctor;
 mod graph_client;
 mod host_protocol;
 mod hostile_graph;

@@ -1,0 +1,156 @@
+//! `resume-handler doctor`: read-only checks of a deployment and of Graph, for what stands
+//! between Entra's callout and a resumed task (README, *Doctor*). It reads Resource Manager
+//! ([`azure`]) and Graph, then decides with no I/O ([`checks`]); it never changes anything.
+//!
+//! Each check passes, fails (with the command or portal path that fixes it), or cannot tell
+//! (and says why).
+pub mod azure;
+mod checks;
+
+pub use azure::Target;
+
+use crate::app::App;
+use crate::auth::TokenSource;
+use crate::command::{Failure, ResourceId};
+use crate::graph::models::CustomTaskExtension;
+use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtensions";
+const EXPAND_AUTHORIZED_APPS: &str =
+    "callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub id: String,
+    pub status: Status,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+/// Every check, and how many passed, failed or could not tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checklist {
+    pub checks: Vec<Check>,
+    pub passed: usize,
+    pub failed: usize,
+    pub unknown: usize,
+}
+
+impl Checklist {
+    fn of(checks: Vec<Check>) -> Self {
+        let count = |status| checks.iter().filter(|c| c.status == status).count();
+        Self {
+            passed: count(Status::Pass),
+            failed: count(Status::Fail),
+            unknown: count(Status::Unknown),
+            checks,
+        }
+    }
+
+    /// Every check holds.
+    pub fn holds(&self) -> bool {
+        self.failed == 0 && self.unknown == 0
+    }
+}
+
+/// Reads the deployment at `target` and Graph, and checks them. A failure to read the
+/// subscription (a sign-in, a wrong id, no access) is the answer instead of a checklist.
+pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
+    let settings = &app.settings;
+    let tokens = TokenSource::for_resource_manager(settings).map_err(|e| Failure::SignIn {
+        reason: format!(
+            "{} cannot be set up: {}",
+            settings.graph.auth.describe(),
+            e.what()
+        ),
+    })?;
+    let arm = GraphClient::for_root(settings, settings.resource_manager.clone(), tokens).map_err(
+        |_| Failure::GraphError {
+            status: None,
+            code: "clientUnavailable".into(),
+            reason: Some("the HTTP client for Resource Manager could not be built".into()),
+            request_id: None,
+        },
+    )?;
+    let call = Call::new(
+        uuid::Uuid::new_v4().to_string(),
+        settings.graph.retry_budget,
+    );
+    let deployment = azure::read(&arm, &call, target).await?;
+    let graph = app.graph().await?;
+    let extensions = extensions(app, graph, &call).await.ok();
+    let principal = deployment
+        .function_apps
+        .first()
+        .and_then(|f| f.principal_id.as_deref())
+        .and_then(|p| ResourceId::parse_str("principalId", p).ok());
+    let client_id = match &principal {
+        Some(principal) => app_client_id(graph, &call, principal).await,
+        None => None,
+    };
+    let host = settings
+        .graph
+        .cloud
+        .resource_manager()
+        .trim_start_matches("https://")
+        .to_string();
+    let context = checks::Context {
+        target,
+        resource_manager_host: &host,
+        extensions: extensions.as_deref(),
+        app_client_id: client_id.as_deref(),
+    };
+    Ok(Checklist::of(checks::all(&deployment, &context)))
+}
+
+/// Every custom task extension, each read again for its authorized apps (Graph's list does
+/// not expand them).
+async fn extensions(
+    app: &App,
+    graph: &GraphClient,
+    call: &Call,
+) -> Result<Vec<CustomTaskExtension>, GraphFailure> {
+    let listed: Vec<CustomTaskExtension> = graph
+        .list(call, graph.url(&GraphPath::new().words(EXTENSIONS)))
+        .await?;
+    let ids: Vec<ResourceId> = listed
+        .iter()
+        .filter_map(|e| ResourceId::parse_str("id", e.id.as_deref()?).ok())
+        .collect();
+    stream::iter(ids)
+        .map(|id| async move {
+            let mut url = graph.url(&GraphPath::new().words(EXTENSIONS).id(&id));
+            url.query_pairs_mut()
+                .append_pair("$expand", EXPAND_AUTHORIZED_APPS);
+            graph.get(call, url).await?.json::<CustomTaskExtension>()
+        })
+        .buffered(app.settings.graph.max_concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePrincipal {
+    app_id: Option<String>,
+}
+
+/// The client id (appId) of the service principal with object id `principal`.
+async fn app_client_id(graph: &GraphClient, call: &Call, principal: &ResourceId) -> Option<String> {
+    let mut url = graph.url(&GraphPath::new().words("servicePrincipals").id(principal));
+    url.set_query(Some("$select=appId"));
+    let answer: ServicePrincipal = graph.get(call, url).await.ok()?.json().ok()?;
+    answer.app_id
+}

@@ -1,0 +1,302 @@
+//! `resume-handler doctor` against the emulator playing Resource Manager and Graph: the
+//! template's healthy deployment is all ✓, and each misconfiguration turns exactly its own
+//! checks ✗ (or ! where the doctor cannot tell), with a fix.
+use crate::helpers::SMALL_TENANT;
+use graph_emulator::generate::{deploy, RESOURCE_GROUP, SUBSCRIPTION_ID};
+use graph_emulator::{Emulator, GenerateSpec, Running, Settings, Tenant};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const LCW_STARTER: &str = "logic-resume-lcw-a1b2c3";
+const EM_STARTER: &str = "logic-resume-em-a1b2c3";
+
+fn healthy() -> Tenant {
+    let spec: GenerateSpec = SMALL_TENANT.parse().unwrap();
+    let mut tenant = graph_emulator::generate(&spec);
+    deploy(&mut tenant);
+    tenant
+}
+
+/// `resume-handler <args>` with the emulator as Graph, Resource Manager and the identity.
+async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(graph.handler_settings())
+        .env("ARM_BASE_URL", graph.url())
+        .env("GRAPH_RETRY_BUDGET", "5s")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn doctor(tenant: Tenant) -> (Option<i32>, Value, Running) {
+    let graph = Emulator::start(tenant, Settings::default(), 0)
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            SUBSCRIPTION_ID,
+            "--resource-group",
+            RESOURCE_GROUP,
+            "--json",
+        ],
+    )
+    .await;
+    let checklist = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
+    (code, checklist, graph)
+}
+
+/// The ids of the checks that did not pass.
+fn not_passing(checklist: &Value) -> BTreeSet<String> {
+    checklist["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "pass")
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn check<'a>(checklist: &'a Value, id: &str) -> &'a Value {
+    checklist["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn starter<'a>(tenant: &'a mut Tenant, name: &str) -> &'a mut graph_emulator::model::LogicApp {
+    tenant
+        .azure
+        .logic_apps
+        .iter_mut()
+        .find(|l| l.name == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_templates_deployment_is_all_ticks() {
+    let (code, checklist, graph) = doctor(healthy()).await;
+    assert_eq!(not_passing(&checklist), BTreeSet::new(), "{checklist:#}");
+    assert_eq!(code, Some(0));
+    assert_eq!(checklist["failed"], 0);
+    assert_eq!(checklist["unknown"], 0);
+    let extensions = graph.tenant().custom_task_extensions.len();
+    // 4 per starter, 3 per queue, the retry budget, 4 per extension.
+    assert_eq!(checklist["passed"], 2 * 4 + 2 * 3 + 1 + 4 * extensions);
+    // Read-only: nothing was written.
+    assert!(graph
+        .requests()
+        .iter()
+        .all(|r| r.method == "GET" || r.path.ends_with("/config/appsettings/list")));
+
+    let (code, stdout, _) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            SUBSCRIPTION_ID,
+            "--resource-group",
+            RESOURCE_GROUP,
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("✓ app/retryBudget"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("0 failed, 0 cannot tell\n"), "{stdout}");
+}
+
+#[tokio::test]
+async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
+    let extension = healthy().custom_task_extensions[0].id.clone();
+    type Edit = Box<dyn Fn(&mut Tenant)>;
+    let cases: Vec<(&str, Edit, Vec<String>)> = vec![
+        (
+            "SAS left on",
+            Box::new(|t| {
+                starter(t, LCW_STARTER).access_control["triggers"]["sasAuthenticationPolicy"]
+                    ["state"] = json!("Enabled")
+            }),
+            vec![format!("starter/{LCW_STARTER}/sas")],
+        ),
+        (
+            "the policy wiped",
+            Box::new(|t| starter(t, EM_STARTER).access_control = json!({})),
+            // Without access control, the signed URL is on too.
+            vec![
+                format!("starter/{EM_STARTER}/policy"),
+                format!("starter/{EM_STARTER}/sas"),
+            ],
+        ),
+        (
+            "a claim spelled for another caller",
+            Box::new(|t| {
+                starter(t, EM_STARTER).access_control["triggers"]["openAuthenticationPolicies"]
+                    ["policies"]["EntraCaller"]["claims"][1]["value"] =
+                    json!(graph_emulator::generate::LIFECYCLE_WORKFLOWS_APP_ID)
+            }),
+            vec![format!("starter/{EM_STARTER}/policy")],
+        ),
+        (
+            "the issuer without its trailing slash",
+            Box::new(|t| {
+                let claims = &mut starter(t, LCW_STARTER).access_control["triggers"]
+                    ["openAuthenticationPolicies"]["policies"]["EntraCaller"]["claims"][0]["value"];
+                *claims = json!(claims.as_str().unwrap().trim_end_matches('/'));
+            }),
+            vec![format!("starter/{LCW_STARTER}/policy")],
+        ),
+        (
+            "a starter disabled",
+            Box::new(|t| starter(t, LCW_STARTER).state = "Disabled".into()),
+            vec![format!("starter/{LCW_STARTER}/state")],
+        ),
+        (
+            "a queue drifted",
+            Box::new(|t| {
+                let queue = &mut t.azure.namespaces[0].queues[0];
+                queue.requires_duplicate_detection = false;
+                queue.max_delivery_count = 10;
+            }),
+            vec![
+                "queue/resume-task/duplicateDetection".into(),
+                "queue/resume-task/rideOut".into(),
+            ],
+        ),
+        (
+            "dead letters present",
+            Box::new(|t| t.azure.namespaces[0].queues[1].dead_letter_message_count = 3),
+            vec!["queue/resume-access-request/deadLetters".into()],
+        ),
+        (
+            "an extension calling another Logic App",
+            Box::new(|t| {
+                t.custom_task_extensions[0]
+                    .logic_app
+                    .as_mut()
+                    .unwrap()
+                    .logic_app_workflow_name = "ManagerAccess".into()
+            }),
+            vec![format!("extension/{extension}/starter")],
+        ),
+        (
+            "a callback timeout too long",
+            Box::new(|t| t.custom_task_extensions[0].timeout_duration = "PT4H".into()),
+            vec![format!("extension/{extension}/timeout")],
+        ),
+        (
+            "callouts without proof of possession",
+            Box::new(|t| {
+                t.custom_task_extensions[0].authentication_type =
+                    "#microsoft.graph.azureAdTokenAuthentication".into()
+            }),
+            vec![format!("extension/{extension}/pop")],
+        ),
+        (
+            "the app not authorized",
+            Box::new(|t| t.custom_task_extensions[0].authorized_apps.clear()),
+            vec![format!("extension/{extension}/authorized")],
+        ),
+    ];
+    for (case, edit, expected) in cases {
+        let mut tenant = healthy();
+        edit(&mut tenant);
+        let (code, checklist, _) = doctor(tenant).await;
+        let expected: BTreeSet<String> = expected.into_iter().collect();
+        assert_eq!(not_passing(&checklist), expected, "{case}: {checklist:#}");
+        assert_eq!(code, Some(1), "{case}");
+        for id in &expected {
+            let turned = check(&checklist, id);
+            assert!(
+                turned["fix"].is_string(),
+                "{case}: {id} has no fix: {turned}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_fix_doctor_gives_for_an_unauthorized_app_makes_it_pass() {
+    let mut tenant = healthy();
+    tenant.custom_task_extensions[0].authorized_apps.clear();
+    let extension = tenant.custom_task_extensions[0].id.clone();
+    let (_, checklist, graph) = doctor(tenant).await;
+    let id = format!("extension/{extension}/authorized");
+    let fix = check(&checklist, &id)["fix"].as_str().unwrap().to_string();
+    let args: Vec<&str> = fix
+        .strip_prefix("resume-handler ")
+        .unwrap()
+        .split(' ')
+        .collect();
+    let (code, stdout, stderr) = run(&graph, &args).await;
+    assert_eq!(code, Some(0), "{fix}: {stdout}{stderr}");
+    let (code, stdout, _) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            SUBSCRIPTION_ID,
+            "--resource-group",
+            RESOURCE_GROUP,
+            "--json",
+        ],
+    )
+    .await;
+    let after: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(check(&after, &id)["status"], "pass");
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test]
+async fn a_wrong_resource_group_or_no_sign_in_is_not_a_checklist() {
+    let graph = Emulator::start(healthy(), Settings::default(), 0)
+        .await
+        .unwrap();
+    let (code, _, stderr) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            SUBSCRIPTION_ID,
+            "--resource-group",
+            "rg-other",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("check --subscription and --resource-group"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            "a/b",
+            "--resource-group",
+            RESOURCE_GROUP,
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--subscription"), "{stderr}");
+}
