@@ -27,9 +27,9 @@ pub struct Context<'a> {
     pub target: &'a Target,
     /// Resource Manager's host in the cloud, as a PoP token's `u` claim names it.
     pub resource_manager_host: &'a str,
-    /// The custom task extensions, each with its authorized apps; `None` if Graph could not
+    /// The custom task extensions, each with its authorized apps; or why Graph did not
     /// list them.
-    pub extensions: Option<&'a [CustomTaskExtension]>,
+    pub extensions: Result<&'a [CustomTaskExtension], &'a str>,
     /// The function app identity's client id (appId), when Graph gave it.
     pub app_client_id: Option<&'a str>,
 }
@@ -80,11 +80,11 @@ pub fn all(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
         ));
     }
     match context.extensions {
-        None => checks.push(Check::unknown(
+        Err(why) => checks.push(Check::unknown(
             "extensions",
-            "Graph did not list the custom task extensions (see the error above)",
+            format!("Graph did not list the custom task extensions: {why}"),
         )),
-        Some(extensions) => {
+        Ok(extensions) => {
             for extension in extensions {
                 checks.extend(extension_checks(extension, deployment, context));
             }

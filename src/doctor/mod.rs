@@ -88,7 +88,9 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
     );
     let deployment = azure::read(&arm, &call, target).await?;
     let graph = app.graph().await?;
-    let extensions = extensions(app, graph, &call).await.ok();
+    let extensions = extensions(app, graph, &call)
+        .await
+        .map_err(|failure| Failure::from(failure).problem().message);
     let principal = deployment
         .function_apps
         .first()
@@ -107,7 +109,7 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
     let context = checks::Context {
         target,
         resource_manager_host: &host,
-        extensions: extensions.as_deref(),
+        extensions: extensions.as_deref().map_err(String::as_str),
         app_client_id: client_id.as_deref(),
     };
     Ok(Checklist::of(checks::all(&deployment, &context)))

@@ -300,3 +300,33 @@ async fn a_wrong_resource_group_or_no_sign_in_is_not_a_checklist() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--subscription"), "{stderr}");
 }
+
+#[tokio::test]
+async fn extensions_graph_will_not_list_are_a_check_that_cannot_tell_and_says_why() {
+    let graph = Emulator::start(healthy(), Settings::default(), 0)
+        .await
+        .unwrap();
+    graph
+        .add_fault("403:match=/lifecycleWorkflows/customTaskExtensions")
+        .unwrap();
+    let (code, stdout, _) = run(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            SUBSCRIPTION_ID,
+            "--resource-group",
+            RESOURCE_GROUP,
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1));
+    let checklist: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        not_passing(&checklist),
+        BTreeSet::from(["extensions".to_string()])
+    );
+    let why = check(&checklist, "extensions")["message"].as_str().unwrap();
+    assert!(why.contains("Graph refused this app's identity"), "{why}");
+}
