@@ -157,11 +157,11 @@ fn starter_checks(
         .and_then(Value::as_str);
     checks.push(match sas {
         Some(state) if state.eq_ignore_ascii_case("Disabled") => {
-            Check::pass(id("sas"), format!("{name}: the trigger's signed URL (SAS) is disabled"))
+            Check::pass(id("sas"), "the trigger's signed URL (SAS) is disabled")
         }
         _ => Check::fail(
             id("sas"),
-            format!("{name}: the trigger's signed URL (SAS) is enabled, so a call with the URL alone gets past the AADPOP policy"),
+            "the trigger's signed URL (SAS) is enabled, so a call with the URL alone gets past the AADPOP policy",
             redeploy(context.target),
         ),
     });
@@ -185,7 +185,7 @@ fn starter_checks(
     checks.push(match known_queue {
         Some((q, _)) => Check::pass(
             id("queue"),
-            format!("{name}: sends to the {q} queue of this deployment"),
+            format!("sends to the {q} queue of this deployment"),
         ),
         None => Check::fail(
             id("queue"),
@@ -209,11 +209,11 @@ fn starter_checks(
     checks.push(match (pop.as_slice(), expected) {
         ([], _) => Check::fail(
             id("policy"),
-            format!("{name}: the trigger has no AADPOP authorization policy (setting the Logic App's state from PowerShell, or pasting its definition in code view, removes it)"),
+            "the trigger has no AADPOP authorization policy (setting the Logic App's state from PowerShell, or pasting its definition in code view, removes it)",
             redeploy(context.target),
         ),
-        (_, None) => Check::unknown(id("policy"), format!("{name}: which Entra caller it admits depends on its queue, which is unknown")),
-        (_, Some(Err(why))) => Check::unknown(id("policy"), format!("{name}: {why}")),
+        (_, None) => Check::unknown(id("policy"), "which Entra caller it admits depends on its queue, which is unknown"),
+        (_, Some(Err(why))) => Check::unknown(id("policy"), why),
         ([policy, ..], Some(Ok(expected))) => {
             let wrong: Vec<String> = expected
                 .iter()
@@ -221,11 +221,11 @@ fn starter_checks(
                 .map(|(claim, value)| format!("{claim} should be {value}, is {}", claim_value(policy, claim).unwrap_or("missing")))
                 .collect();
             if wrong.is_empty() {
-                Check::pass(id("policy"), format!("{name}: the AADPOP policy admits only Entra's caller for this tenant and Logic App"))
+                Check::pass(id("policy"), "the AADPOP policy admits only Entra's caller for this tenant and Logic App")
             } else {
                 Check::fail(
                     id("policy"),
-                    format!("{name}: the AADPOP policy's claims differ: {}", wrong.join("; ")),
+                    format!("the AADPOP policy's claims differ: {}", wrong.join("; ")),
                     redeploy(context.target),
                 )
             }
@@ -234,10 +234,10 @@ fn starter_checks(
 
     let state = properties.and_then(|p| p.state.as_deref());
     checks.push(match state {
-        Some(state) if state.eq_ignore_ascii_case("Enabled") => Check::pass(id("state"), format!("{name}: enabled")),
+        Some(state) if state.eq_ignore_ascii_case("Enabled") => Check::pass(id("state"), "enabled"),
         other => Check::fail(
             id("state"),
-            format!("{name}: its state is {}, so Entra's callouts fail", other.unwrap_or("unknown")),
+            format!("its state is {}, so Entra's callouts fail", other.unwrap_or("unknown")),
             format!("az resource update --ids {} --set properties.state=Enabled, or the portal: Logic App → Overview → Enable (either keeps the authorization policy; a state set with Set-AzLogicApp removes it)", starter.id.as_deref().unwrap_or(name)),
         ),
     });
@@ -307,10 +307,10 @@ fn queue_checks(
     let mut checks = Vec::new();
     let duplicates = properties.and_then(|p| *p.requires_duplicate_detection);
     checks.push(match duplicates {
-        Some(true) => Check::pass(id("duplicateDetection"), format!("{queue_name}: a message sent twice with one MessageId is delivered once")),
+        Some(true) => Check::pass(id("duplicateDetection"), "a message sent twice with one MessageId is delivered once"),
         _ => Check::fail(
             id("duplicateDetection"),
-            format!("{queue_name}: duplicate detection is off, so a starter's retried send is delivered twice"),
+            "duplicate detection is off, so a starter's retried send is delivered twice",
             "duplicate detection can only be set when a queue is created: delete the queue (after it is empty) and deploy the template again",
         ),
     });
@@ -318,13 +318,13 @@ fn queue_checks(
         .and_then(|p| p.count_details.as_ref())
         .and_then(|c| *c.dead_letter_message_count);
     checks.push(match dead {
-        Some(0) => Check::pass(id("deadLetters"), format!("{queue_name}: no dead-lettered message")),
+        Some(0) => Check::pass(id("deadLetters"), "no dead-lettered message"),
         Some(n) => Check::fail(
             id("deadLetters"),
-            format!("{queue_name}: {n} dead-lettered message{}: work that waits, or waited, for a resume that never came", if n == 1 { "" } else { "s" }),
+            format!("{n} dead-lettered message{}: work that waits, or waited, for a resume that never came", if n == 1 { "" } else { "s" }),
             format!("read them (README, Outcomes: dead letters), resume what still waits (resume-handler report), then delete them; Service Bus Explorer on {queue_name}'s dead-letter queue shows each with its reason"),
         ),
-        None => Check::unknown(id("deadLetters"), format!("{queue_name}: Resource Manager gave no dead-letter count")),
+        None => Check::unknown(id("deadLetters"), "Resource Manager gave no dead-letter count"),
     });
     let deliveries = properties.and_then(|p| *p.max_delivery_count);
     let lock = properties
@@ -337,20 +337,20 @@ fn queue_checks(
             if lock < budget + ATTEMPT_TIMEOUT {
                 Check::fail(
                     id("rideOut"),
-                    format!("{queue_name}: its lock ({}) is shorter than a delivery may take (GRAPH_RETRY_BUDGET {} and one 30 s attempt): the message would come back while it is still being resumed", humantime::format_duration(lock), humantime::format_duration(budget)),
+                    format!("its lock ({}) is shorter than a delivery may take (GRAPH_RETRY_BUDGET {} and one 30 s attempt): the message would come back while it is still being resumed", humantime::format_duration(lock), humantime::format_duration(budget)),
                     redeploy(target),
                 )
             } else if ride_out < longest {
                 Check::fail(
                     id("rideOut"),
-                    format!("{queue_name}: {n} deliveries × {} ride out {} of outage, less than the {} its work may wait (its extensions' longest callback timeout): a message can be dead-lettered while Entra still waits", humantime::format_duration(budget), humantime::format_duration(ride_out), humantime::format_duration(longest)),
+                    format!("{n} deliveries × {} ride out {} of outage, less than the {} its work may wait (its extensions' longest callback timeout): a message can be dead-lettered while Entra still waits", humantime::format_duration(budget), humantime::format_duration(ride_out), humantime::format_duration(longest)),
                     "deploy the template again with -p outageRideOutMinutes=200 (or more), which sets maxDeliveryCount from it",
                 )
             } else {
-                Check::pass(id("rideOut"), format!("{queue_name}: {n} deliveries × {} ride out {} of outage", humantime::format_duration(budget), humantime::format_duration(ride_out)))
+                Check::pass(id("rideOut"), format!("{n} deliveries × {} ride out {} of outage", humantime::format_duration(budget), humantime::format_duration(ride_out)))
             }
         }
-        _ => Check::unknown(id("rideOut"), format!("{queue_name}: the outage it rides out needs its maxDeliveryCount and lock, and the app's GRAPH_RETRY_BUDGET")),
+        _ => Check::unknown(id("rideOut"), "the outage it rides out needs its maxDeliveryCount and lock, and the app's GRAPH_RETRY_BUDGET"),
     });
     checks
 }
@@ -432,7 +432,7 @@ fn extension_checks(
         (_, Some(client)) if extension.is_authorized(client) => Check::pass(id("authorized"), format!("{label}: the function app ({client}) is an authorized app")),
         (_, Some(client)) => Check::unknown(
             id("authorized"),
-            format!("{label}: the function app ({client}) is not among its authorized apps; that is enough only if the app holds LifecycleWorkflows.ReadWrite.All, which doctor does not read"),
+            format!("{label}: the function app ({client}) is not among its authorized apps: it can resume this extension's tasks only if it holds LifecycleWorkflows.ReadWrite.All, which doctor does not read"),
         )
         .with_fix(format!("resume-handler extension grant --task-extension {ext} --app {client}")),
     });
