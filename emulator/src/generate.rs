@@ -239,6 +239,11 @@ pub fn deploy(tenant: &mut Tenant) {
             name: "func-resume-a1b2c3".into(),
             principal_id: APP_PRINCIPAL_ID.into(),
             client_id: APP_CLIENT_ID.into(),
+            // As the template grants them (grantGraphPermissions=true).
+            graph_app_roles: vec![
+                "LifecycleWorkflows.ReadWrite.All".into(),
+                "EntitlementManagement.ReadWrite.All".into(),
+            ],
             app_settings: settings
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -105,6 +105,9 @@ pub struct FunctionApp {
     pub principal_id: String,
     /// Its service principal's client id (appId), which Graph gives for the object id.
     pub client_id: String,
+    /// The Microsoft Graph application permissions it holds, by value
+    /// (`LifecycleWorkflows.ReadWrite.All`).
+    pub graph_app_roles: Vec<String>,
     pub app_settings: std::collections::BTreeMap<String, String>,
 }
 

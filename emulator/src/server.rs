@@ -285,7 +285,18 @@ fn route(call: &Call) -> Outcome {
     }
     let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
     match segments.as_slice() {
+        [GRAPH_SERVICE_PRINCIPAL] if call.method == Method::GET => Ok(Answer::Json(json!({
+            "id": GRAPH_SERVICE_PRINCIPAL_ID,
+            "appId": "00000003-0000-0000-c000-000000000000",
+            "displayName": "Microsoft Graph",
+            "appRoles": GRAPH_APP_ROLES.iter().map(|(id, value)| json!({
+                "id": id, "value": value, "allowedMemberTypes": ["Application"], "isEnabled": true,
+            })).collect::<Vec<_>>(),
+        }))),
         ["servicePrincipals", id] if call.method == Method::GET => service_principal(call, id),
+        ["servicePrincipals", id, "appRoleAssignments"] if call.method == Method::GET => {
+            app_role_assignments(call, id)
+        }
         ["identityGovernance", "lifecycleWorkflows", rest @ ..] => lcw::route(call, rest),
         ["identityGovernance", "entitlementManagement", rest @ ..] => em::route(call, rest),
         [first, ..] => Err(unknown_segment(first)),
@@ -437,4 +448,61 @@ fn service_principal(call: &Call, id: &str) -> Outcome {
         "appId": app.client_id,
         "displayName": app.name,
     })))
+}
+
+/// Microsoft Graph's own service principal, addressed by its appId as Graph allows.
+const GRAPH_SERVICE_PRINCIPAL: &str =
+    "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')";
+const GRAPH_SERVICE_PRINCIPAL_ID: &str = "4f3c1b2a-0d9e-4c8b-a7f6-5e4d3c2b1a09";
+
+/// The application permissions of Microsoft Graph that `doctor` asks about, with ids of the
+/// emulator's own (`doctor` looks them up by value, as the template does).
+const GRAPH_APP_ROLES: [(&str, &str); 5] = [
+    (
+        "5c505cf0-8424-4b8e-aa14-ee06e3bb23e3",
+        "LifecycleWorkflows.ReadWrite.All",
+    ),
+    (
+        "7c67316a-232a-4b84-be22-cea2c0906404",
+        "LifecycleWorkflows.Read.All",
+    ),
+    (
+        "9acd699f-1e81-4958-b001-93b1d2506e19",
+        "EntitlementManagement.ReadWrite.All",
+    ),
+    (
+        "c74fd47d-ed3c-45c3-9a9e-b8676de685d2",
+        "EntitlementManagement.Read.All",
+    ),
+    (
+        "b5f8e0a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b",
+        "LifecycleWorkflows-Reports.Read.All",
+    ),
+];
+
+/// The app role assignments of a function app's identity: the Graph permissions it holds.
+fn app_role_assignments(call: &Call, id: &str) -> Outcome {
+    let tenant = call.emulator.read();
+    let app = tenant
+        .azure
+        .function_apps
+        .iter()
+        .find(|f| f.principal_id == id)
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", id))?;
+    let assignments: Vec<Value> = app
+        .graph_app_roles
+        .iter()
+        .filter_map(|value| GRAPH_APP_ROLES.iter().find(|(_, v)| v == value))
+        .map(|(role, _)| {
+            json!({
+                "id": format!("assignment-{role}"),
+                "appRoleId": role,
+                "principalId": app.principal_id,
+                "principalType": "ServicePrincipal",
+                "resourceId": GRAPH_SERVICE_PRINCIPAL_ID,
+                "resourceDisplayName": "Microsoft Graph",
+            })
+        })
+        .collect();
+    Ok(Answer::Json(json!({ "value": assignments })))
 }

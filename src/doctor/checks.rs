@@ -6,6 +6,7 @@ use crate::config::MAX_RETRY_BUDGET;
 use crate::graph::client::ATTEMPT_TIMEOUT;
 use crate::graph::models::{iso8601_duration, AuthorizedApps, CustomTaskExtension};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 /// Entra's first-party callers, as their PoP tokens name them (docs/starters.md).
@@ -32,6 +33,63 @@ pub struct Context<'a> {
     pub extensions: Result<&'a [CustomTaskExtension], &'a str>,
     /// The function app identity's client id (appId), when Graph gave it.
     pub app_client_id: Option<&'a str>,
+    /// The Microsoft Graph application permissions the app's identity holds, by value;
+    /// `None` if Graph did not say.
+    pub graph_roles: Option<&'a BTreeSet<String>>,
+}
+
+const LCW_WRITE: &str = "LifecycleWorkflows.ReadWrite.All";
+const LCW_READ: [&str; 2] = [
+    "LifecycleWorkflows.Read.All",
+    "LifecycleWorkflows-Reports.Read.All",
+];
+const EM_WRITE: &str = "EntitlementManagement.ReadWrite.All";
+
+/// The app holds `role` (`None`: unknown).
+fn holds(context: &Context<'_>, role: &str) -> Option<bool> {
+    context.graph_roles.map(|roles| roles.contains(role))
+}
+
+/// The Graph permissions the app's identity holds, against what resuming and the report need
+/// (README, *Graph permissions: three routes*).
+fn graph_permission_checks(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
+    let grant = |role: &str| {
+        format!("grant the app's identity {role}: deploy the template with grantGraphPermissions=true, or as README, Graph permissions: three routes, shows (az rest … /servicePrincipals/<principalId>/appRoleAssignments)")
+    };
+    let Some(roles) = context.graph_roles else {
+        return vec![Check::unknown(
+            "app/graphPermissions",
+            "the Graph permissions of the app's identity could not be read (doctor needs Application.Read.All, or Directory.Read.All)",
+        )];
+    };
+    let mut checks = Vec::new();
+    let reads_tasks = LCW_READ.iter().any(|r| roles.contains(*r));
+    checks.push(if roles.contains(LCW_WRITE) {
+        Check::pass("app/graphPermissions/lifecycleWorkflows", format!("the app's identity holds {LCW_WRITE}: it may resume any task and read every workflow"))
+    } else if reads_tasks {
+        Check::pass("app/graphPermissions/lifecycleWorkflows", "the app's identity reads workflows (LifecycleWorkflows.Read.All); it resumes only the tasks of extensions that list it among their authorized apps")
+    } else {
+        Check::fail(
+            "app/graphPermissions/lifecycleWorkflows",
+            format!("the app's identity holds neither {LCW_WRITE} nor LifecycleWorkflows.Read.All: it can neither resume nor report tasks"),
+            grant(LCW_WRITE),
+        )
+    });
+    let em_starter = deployment
+        .queues
+        .iter()
+        .any(|q| q.name.as_deref() == Some("resume-access-request"));
+    if em_starter {
+        checks.push(match roles.contains(EM_WRITE) {
+            true => Check::pass("app/graphPermissions/entitlementManagement", format!("the app's identity holds {EM_WRITE}")),
+            false => Check::unknown(
+                "app/graphPermissions/entitlementManagement",
+                format!("the app's identity does not hold {EM_WRITE}: access requests can be resumed only where it is Access package assignment manager of the catalog, which doctor does not read"),
+            )
+            .with_fix(grant(EM_WRITE)),
+        });
+    }
+    checks
 }
 
 /// The fix for a setting the template sets: deploy it again.
@@ -45,6 +103,7 @@ fn redeploy(target: &Target) -> String {
 pub fn all(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     let budget = retry_budget(deployment, &mut checks);
+    checks.extend(graph_permission_checks(deployment, context));
     if deployment.starters.is_empty() {
         checks.push(Check::fail(
             "starters",
@@ -426,15 +485,40 @@ fn extension_checks(
         ),
     });
 
-    checks.push(match (extension.authorized_apps(), context.app_client_id) {
-        (_, None) => Check::unknown(id("authorized"), format!("{label}: the function app's client id is unknown, so its place in authorizedApps cannot be checked")),
-        (AuthorizedApps::Unread(why), _) => Check::unknown(id("authorized"), format!("{label}: Graph did not list the authorized apps ({why})")),
-        (_, Some(client)) if extension.is_authorized(client) => Check::pass(id("authorized"), format!("{label}: the function app ({client}) is an authorized app")),
-        (_, Some(client)) => Check::unknown(
+    checks.push(match (holds(context, LCW_WRITE), context.app_client_id) {
+        (Some(true), _) => Check::pass(
             id("authorized"),
-            format!("{label}: the function app ({client}) is not among its authorized apps: it can resume this extension's tasks only if it holds LifecycleWorkflows.ReadWrite.All, which doctor does not read"),
-        )
-        .with_fix(format!("resume-handler extension grant --task-extension {ext} --app {client}")),
+            format!("{label}: the function app holds {LCW_WRITE}, so it may resume these tasks"),
+        ),
+        (_, None) => Check::unknown(
+            id("authorized"),
+            format!("{label}: the function app's client id is unknown, so its place in authorizedApps cannot be checked"),
+        ),
+        (held, Some(client)) => match extension.authorized_apps() {
+            AuthorizedApps::Unread(why) => Check::unknown(
+                id("authorized"),
+                format!("{label}: Graph did not list the authorized apps ({why})"),
+            ),
+            _ if extension.is_authorized(client) => Check::pass(
+                id("authorized"),
+                format!("{label}: the function app ({client}) is an authorized app"),
+            ),
+            _ => {
+                let fix = format!("resume-handler extension grant --task-extension {ext} --app {client}");
+                match held {
+                    Some(_) => Check::fail(
+                        id("authorized"),
+                        format!("{label}: the function app ({client}) neither holds {LCW_WRITE} nor is among its authorized apps: Graph refuses its resumes (403)"),
+                        fix,
+                    ),
+                    None => Check::unknown(
+                        id("authorized"),
+                        format!("{label}: the function app ({client}) is not among its authorized apps, and whether it holds {LCW_WRITE} is unknown"),
+                    )
+                    .with_fix(fix),
+                }
+            }
+        },
     });
     checks
 }

@@ -12,10 +12,11 @@ pub use azure::Target;
 use crate::app::App;
 use crate::auth::TokenSource;
 use crate::command::{Failure, ResourceId};
-use crate::graph::models::CustomTaskExtension;
+use crate::graph::models::{CustomTaskExtension, Lenient, LenientList};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtensions";
 const EXPAND_AUTHORIZED_APPS: &str =
@@ -96,9 +97,12 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         .first()
         .and_then(|f| f.principal_id.as_deref())
         .and_then(|p| ResourceId::parse_str("principalId", p).ok());
-    let client_id = match &principal {
-        Some(principal) => app_client_id(graph, &call, principal).await,
-        None => None,
+    let (client_id, graph_roles) = match &principal {
+        Some(principal) => (
+            app_client_id(graph, &call, principal).await,
+            graph_roles(graph, &call, principal).await,
+        ),
+        None => (None, None),
     };
     let host = settings
         .graph
@@ -111,6 +115,7 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         resource_manager_host: &host,
         extensions: extensions.as_deref().map_err(String::as_str),
         app_client_id: client_id.as_deref(),
+        graph_roles: graph_roles.as_ref(),
     };
     Ok(Checklist::of(checks::all(&deployment, &context)))
 }
@@ -147,6 +152,67 @@ async fn extensions(
 #[serde(rename_all = "camelCase")]
 struct ServicePrincipal {
     app_id: Option<String>,
+}
+
+/// Microsoft Graph's service principal, by its appId, in every tenant.
+const GRAPH_SERVICE_PRINCIPAL: &str =
+    "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')";
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct AppRoles {
+    app_roles: LenientList<AppRole>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct AppRole {
+    id: Lenient<String>,
+    value: Lenient<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct AppRoleAssignment {
+    app_role_id: Lenient<String>,
+}
+
+/// The Microsoft Graph application permissions the identity `principal` holds, by value
+/// (`LifecycleWorkflows.ReadWrite.All`): Graph's own roles looked up by value, as the
+/// template grants them; `None` if either could not be read.
+async fn graph_roles(
+    graph: &GraphClient,
+    call: &Call,
+    principal: &ResourceId,
+) -> Option<BTreeSet<String>> {
+    let mut url = graph.url(&GraphPath::new().words(GRAPH_SERVICE_PRINCIPAL));
+    url.set_query(Some("$select=id,appRoles"));
+    let roles: AppRoles = graph.get(call, url).await.ok()?.json().ok()?;
+    let assignments: Vec<AppRoleAssignment> = graph
+        .list(
+            call,
+            graph.url(
+                &GraphPath::new()
+                    .words("servicePrincipals")
+                    .id(principal)
+                    .words("appRoleAssignments"),
+            ),
+        )
+        .await
+        .ok()?;
+    Some(
+        assignments
+            .iter()
+            .filter_map(|a| {
+                let id = a.app_role_id.as_deref()?;
+                roles
+                    .app_roles
+                    .iter()
+                    .find(|r| r.id.as_deref() == Some(id))
+                    .and_then(|r| r.value.as_ref().cloned())
+            })
+            .collect(),
+    )
 }
 
 /// The client id (appId) of the service principal with object id `principal`.

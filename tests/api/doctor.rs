@@ -76,6 +76,14 @@ fn check<'a>(checklist: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id}"))
 }
 
+/// The least-privilege route: the app reads workflows, and resumes through authorizedApps.
+fn read_only(tenant: &mut Tenant) {
+    tenant.azure.function_apps[0].graph_app_roles = vec![
+        "LifecycleWorkflows.Read.All".into(),
+        "EntitlementManagement.ReadWrite.All".into(),
+    ];
+}
+
 fn starter<'a>(tenant: &'a mut Tenant, name: &str) -> &'a mut graph_emulator::model::LogicApp {
     tenant
         .azure
@@ -93,8 +101,8 @@ async fn the_templates_deployment_is_all_ticks() {
     assert_eq!(checklist["failed"], 0);
     assert_eq!(checklist["unknown"], 0);
     let extensions = graph.tenant().custom_task_extensions.len();
-    // 4 per starter, 3 per queue, the retry budget, 4 per extension.
-    assert_eq!(checklist["passed"], 2 * 4 + 2 * 3 + 1 + 4 * extensions);
+    // 4 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per extension.
+    assert_eq!(checklist["passed"], 2 * 4 + 2 * 3 + 1 + 2 + 4 * extensions);
     // Read-only: nothing was written.
     assert!(graph
         .requests()
@@ -211,9 +219,28 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
             vec![format!("extension/{extension}/pop")],
         ),
         (
-            "the app not authorized",
-            Box::new(|t| t.custom_task_extensions[0].authorized_apps.clear()),
+            "the app reading workflows only, and not authorized by one extension",
+            Box::new(|t| {
+                read_only(t);
+                t.custom_task_extensions[0].authorized_apps.clear();
+            }),
             vec![format!("extension/{extension}/authorized")],
+        ),
+        (
+            "no Graph permission for workflows",
+            Box::new(|t| {
+                t.azure.function_apps[0].graph_app_roles =
+                    vec!["EntitlementManagement.ReadWrite.All".into()]
+            }),
+            vec!["app/graphPermissions/lifecycleWorkflows".into()],
+        ),
+        (
+            "no Graph permission for access requests",
+            Box::new(|t| {
+                t.azure.function_apps[0].graph_app_roles =
+                    vec!["LifecycleWorkflows.ReadWrite.All".into()]
+            }),
+            vec!["app/graphPermissions/entitlementManagement".into()],
         ),
     ];
     for (case, edit, expected) in cases {
@@ -236,6 +263,7 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
 #[tokio::test]
 async fn the_fix_doctor_gives_for_an_unauthorized_app_makes_it_pass() {
     let mut tenant = healthy();
+    read_only(&mut tenant);
     tenant.custom_task_extensions[0].authorized_apps.clear();
     let extension = tenant.custom_task_extensions[0].id.clone();
     let (_, checklist, graph) = doctor(tenant).await;
