@@ -3,6 +3,7 @@
 //! then the route), and `GET /_emulator/state` shows counts for people and scripts.
 use crate::error::{Correlation, GraphError};
 use crate::faults::{FaultKind, IDENTITY_PATH};
+use crate::model::{FunctionApp, Tenant};
 use crate::odata::Query;
 use crate::route::{unknown_segment, Answer, Call, Outcome};
 use crate::{arm, em, lcw, msi, Emulator, LoggedRequest};
@@ -436,12 +437,7 @@ fn summary(emulator: &Emulator) -> Value {
 /// A service principal, for its `appId`: the function apps' identities of the deployment.
 fn service_principal(call: &Call, id: &str) -> Outcome {
     let tenant = call.emulator.read();
-    let app = tenant
-        .azure
-        .function_apps
-        .iter()
-        .find(|f| f.principal_id == id)
-        .ok_or_else(|| GraphError::not_found("servicePrincipal", id))?;
+    let app = identity(&tenant, id)?;
     Ok(Answer::Json(json!({
         "@odata.context": format!("{}/{}/$metadata#servicePrincipals/$entity", call.emulator.base_url, call.version),
         "id": app.principal_id,
@@ -483,12 +479,7 @@ const GRAPH_APP_ROLES: [(&str, &str); 5] = [
 /// The app role assignments of a function app's identity: the Graph permissions it holds.
 fn app_role_assignments(call: &Call, id: &str) -> Outcome {
     let tenant = call.emulator.read();
-    let app = tenant
-        .azure
-        .function_apps
-        .iter()
-        .find(|f| f.principal_id == id)
-        .ok_or_else(|| GraphError::not_found("servicePrincipal", id))?;
+    let app = identity(&tenant, id)?;
     let assignments: Vec<Value> = app
         .graph_app_roles
         .iter()
@@ -505,4 +496,14 @@ fn app_role_assignments(call: &Call, id: &str) -> Outcome {
         })
         .collect();
     Ok(Answer::Json(json!({ "value": assignments })))
+}
+
+/// The function app whose identity has object id `id`.
+fn identity<'a>(tenant: &'a Tenant, id: &str) -> Result<&'a FunctionApp, GraphError> {
+    tenant
+        .azure
+        .function_apps
+        .iter()
+        .find(|f| f.principal_id == id)
+        .ok_or_else(|| GraphError::not_found("servicePrincipal", id))
 }

@@ -149,13 +149,7 @@ pub(super) async fn run(app: &App, args: &ReportArgs) -> ExitCode {
         println!("{text}");
     }
     summarize(&report);
-    if cannot_sign_in(&report.errors) {
-        ExitCode::from(2)
-    } else if report.partial {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    sweep_exit(&report.errors, report.partial)
 }
 
 /// Whether the sweep failed because the credential cannot sign in; says what to do if so.
@@ -169,19 +163,43 @@ pub(super) fn cannot_sign_in(errors: &[SweepError]) -> bool {
 
 /// One line on stderr: the counts, and every part of the sweep that failed.
 pub(super) fn summarize(report: &Report) {
-    eprintln!(
-        "{} waiting, {} stale; {} Graph calls in {:.1} s{}",
-        report.count,
-        report.stale_count,
+    let found = format!("{} waiting, {} stale", report.count, report.stale_count);
+    summarize_sweep(
+        &found,
         report.graph_calls,
-        report.duration_ms as f64 / 1000.0,
-        if report.partial {
-            " (partial: see below)"
-        } else {
-            ""
-        },
+        report.duration_ms,
+        report.partial,
+        &report.errors,
     );
-    print_errors(&report.errors);
+}
+
+/// One line on stderr for any sweep: what it found, what it cost, whether it is whole; then
+/// every part of it that failed.
+pub(super) fn summarize_sweep(
+    found: &str,
+    graph_calls: u32,
+    duration_ms: u64,
+    partial: bool,
+    errors: &[SweepError],
+) {
+    eprintln!(
+        "{found}; {graph_calls} Graph calls in {:.1} s{}",
+        duration_ms as f64 / 1000.0,
+        if partial { " (partial: see below)" } else { "" },
+    );
+    print_errors(errors);
+}
+
+/// A sweep's exit code: 2 when the credential cannot sign in (saying what to do), 1 when
+/// part of it failed, 0 when it is whole.
+pub(super) fn sweep_exit(errors: &[SweepError], partial: bool) -> ExitCode {
+    if cannot_sign_in(errors) {
+        ExitCode::from(2)
+    } else if partial {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Every part of a sweep that failed, a line each on stderr.

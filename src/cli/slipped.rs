@@ -1,6 +1,6 @@
 //! `resume-handler report --since <duration>`: what slipped in that window (README, *When a
 //! task timed out*), as a table on a terminal and as JSON for a script.
-use super::report::{cannot_sign_in, print_errors, Layout};
+use super::report::{summarize_sweep, sweep_exit, Layout};
 use crate::app::App;
 use crate::graph::Call;
 use crate::report::{self, SlippedItem, SlippedReport};
@@ -22,26 +22,15 @@ pub(super) async fn run(app: &App, window: Duration, json: bool) -> ExitCode {
     } else if !slipped.items.is_empty() {
         println!("{}", table(&slipped, Layout::for_stdout()));
     }
-    eprintln!(
-        "{} slipped since {}; {} Graph calls in {:.1} s{}",
-        slipped.count,
-        slipped.since,
+    let found = format!("{} slipped since {}", slipped.count, slipped.since);
+    summarize_sweep(
+        &found,
         slipped.graph_calls,
-        slipped.duration_ms as f64 / 1000.0,
-        if slipped.partial {
-            " (partial: see below)"
-        } else {
-            ""
-        },
+        slipped.duration_ms,
+        slipped.partial,
+        &slipped.errors,
     );
-    print_errors(&slipped.errors);
-    if cannot_sign_in(&slipped.errors) {
-        ExitCode::from(2)
-    } else if slipped.partial {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    sweep_exit(&slipped.errors, slipped.partial)
 }
 
 /// A row per item: when, why, where, which, and what Graph said of it. Every cell is

@@ -8,6 +8,15 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 const LCW_STARTER: &str = "logic-resume-lcw-a1b2c3";
+/// `doctor` on the emulator's deployment, as JSON.
+const DOCTOR_JSON: [&str; 6] = [
+    "doctor",
+    "--subscription",
+    SUBSCRIPTION_ID,
+    "--resource-group",
+    RESOURCE_GROUP,
+    "--json",
+];
 const EM_STARTER: &str = "logic-resume-em-a1b2c3";
 
 fn healthy() -> Tenant {
@@ -40,18 +49,7 @@ async fn doctor(tenant: Tenant) -> (Option<i32>, Value, Running) {
     let graph = Emulator::start(tenant, Settings::default(), 0)
         .await
         .unwrap();
-    let (code, stdout, stderr) = run(
-        &graph,
-        &[
-            "doctor",
-            "--subscription",
-            SUBSCRIPTION_ID,
-            "--resource-group",
-            RESOURCE_GROUP,
-            "--json",
-        ],
-    )
-    .await;
+    let (code, stdout, stderr) = run(&graph, &DOCTOR_JSON).await;
     let checklist = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stdout}\n{stderr}"));
     (code, checklist, graph)
 }
@@ -276,18 +274,7 @@ async fn the_fix_doctor_gives_for_an_unauthorized_app_makes_it_pass() {
         .collect();
     let (code, stdout, stderr) = run(&graph, &args).await;
     assert_eq!(code, Some(0), "{fix}: {stdout}{stderr}");
-    let (code, stdout, _) = run(
-        &graph,
-        &[
-            "doctor",
-            "--subscription",
-            SUBSCRIPTION_ID,
-            "--resource-group",
-            RESOURCE_GROUP,
-            "--json",
-        ],
-    )
-    .await;
+    let (code, stdout, _) = run(&graph, &DOCTOR_JSON).await;
     let after: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(check(&after, &id)["status"], "pass");
     assert_eq!(code, Some(0));
@@ -337,18 +324,7 @@ async fn extensions_graph_will_not_list_are_a_check_that_cannot_tell_and_says_wh
     graph
         .add_fault("403:match=/lifecycleWorkflows/customTaskExtensions")
         .unwrap();
-    let (code, stdout, _) = run(
-        &graph,
-        &[
-            "doctor",
-            "--subscription",
-            SUBSCRIPTION_ID,
-            "--resource-group",
-            RESOURCE_GROUP,
-            "--json",
-        ],
-    )
-    .await;
+    let (code, stdout, _) = run(&graph, &DOCTOR_JSON).await;
     assert_eq!(code, Some(1));
     let checklist: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
