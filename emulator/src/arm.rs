@@ -69,6 +69,34 @@ pub fn route(call: &Call) -> Outcome {
                     let base = format!("{group}/providers/Microsoft.ServiceBus/namespaces/{}", namespace.name);
                     Ok(list(namespace.queues.iter().map(|q| queue(&base, q)).collect()))
                 }
+                (
+                    ["Microsoft.ServiceBus", "namespaces", namespace, "queues", queue, "providers", "Microsoft.Authorization", "roleAssignments"],
+                    true,
+                ) => {
+                    let found = azure
+                        .namespaces
+                        .iter()
+                        .find(|n| n.name.eq_ignore_ascii_case(namespace))
+                        .and_then(|n| n.queues.iter().find(|q| q.name.eq_ignore_ascii_case(queue)))
+                        .ok_or_else(|| not_found("ResourceNotFound", queue))?;
+                    let scope = format!("{group}/providers/Microsoft.ServiceBus/namespaces/{namespace}/queues/{}", found.name);
+                    Ok(list(
+                        found
+                            .role_assignments
+                            .iter()
+                            .map(|a| json!({
+                                "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}-{}", a.principal_id, a.role),
+                                "type": "Microsoft.Authorization/roleAssignments",
+                                "properties": {
+                                    "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{}", azure.subscription_id, a.role),
+                                    "principalId": a.principal_id,
+                                    "principalType": "ServicePrincipal",
+                                    "scope": scope,
+                                },
+                            }))
+                            .collect(),
+                    ))
+                }
                 (["Microsoft.Web", "sites"], true) => Ok(list(
                     azure
                         .function_apps
@@ -119,7 +147,7 @@ fn logic_app(group: &str, app: &LogicApp) -> Value {
         "type": "Microsoft.Logic/workflows",
         "location": "westeurope",
         "tags": app.tags,
-        "identity": {"type": "SystemAssigned"},
+        "identity": {"type": "SystemAssigned", "principalId": app.principal_id},
         "properties": {
             "state": app.state,
             "accessControl": app.access_control,

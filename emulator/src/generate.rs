@@ -169,6 +169,17 @@ pub const TENANT_ID: &str = "d3b1c2a0-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
 pub const APP_PRINCIPAL_ID: &str = "6f1d2c3b-4a59-4e8d-9c7b-1a2b3c4d5e6f";
 pub const APP_CLIENT_ID: &str = "0e9a8b7c-6d5e-4f3a-8b1c-2d3e4f5a6b7c";
 
+/// Azure Service Bus Data Sender, the role the template gives each starter on its queue.
+pub const SERVICE_BUS_DATA_SENDER: &str = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
+
+/// The object id of a starter's system-assigned identity (`lcw` or `em`).
+pub fn starter_principal(kind: &str) -> String {
+    match kind {
+        "lcw" => "1a2b3c4d-0000-4000-8000-00000000a1c1".into(),
+        _ => "1a2b3c4d-0000-4000-8000-00000000a1e1".into(),
+    }
+}
+
 /// Entra's first-party callers, as the template's starters admit them.
 pub const LIFECYCLE_WORKFLOWS_APP_ID: &str = "ce79fdc4-cd1d-4ea5-8139-e74d7dbe0bb7";
 pub const ENTITLEMENT_MANAGEMENT_APP_ID: &str = "810dcf14-1858-4bf2-8134-4c369fa3235b";
@@ -182,6 +193,7 @@ pub fn deploy(tenant: &mut Tenant) {
     let starter = |kind: &str, caller: &str, queue: &str| {
         let name = format!("logic-resume-{kind}-a1b2c3");
         LogicApp {
+            principal_id: starter_principal(kind),
             access_control: serde_json::json!({"triggers": {
                 "sasAuthenticationPolicy": {"state": "Disabled"},
                 "openAuthenticationPolicies": {"policies": {"EntraCaller": {
@@ -209,7 +221,13 @@ pub fn deploy(tenant: &mut Tenant) {
             name,
         }
     };
-    let queue = |name: &str| ServiceBusQueue {
+    // Each starter may send to its own queue (Azure Service Bus Data Sender), as the
+    // template assigns.
+    let queue = |name: &str, starter: &str| ServiceBusQueue {
+        role_assignments: vec![RoleAssignment {
+            principal_id: starter_principal(starter),
+            role: SERVICE_BUS_DATA_SENDER.into(),
+        }],
         name: name.into(),
         max_delivery_count: 50,
         lock_duration: "PT5M".into(),
@@ -233,7 +251,10 @@ pub fn deploy(tenant: &mut Tenant) {
         ],
         namespaces: vec![ServiceBusNamespace {
             name: "sb-resume-a1b2c3".into(),
-            queues: vec![queue("resume-task"), queue("resume-access-request")],
+            queues: vec![
+                queue("resume-task", "lcw"),
+                queue("resume-access-request", "em"),
+            ],
         }],
         function_apps: vec![FunctionApp {
             name: "func-resume-a1b2c3".into(),

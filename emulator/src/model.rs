@@ -70,6 +70,8 @@ pub struct Azure {
 #[serde(rename_all = "camelCase", default)]
 pub struct LogicApp {
     pub name: String,
+    /// Its system-assigned identity's object id.
+    pub principal_id: String,
     pub state: String,
     pub tags: serde_json::Map<String, serde_json::Value>,
     /// `properties.accessControl`, as it is.
@@ -95,6 +97,16 @@ pub struct ServiceBusQueue {
     pub requires_duplicate_detection: bool,
     pub active_message_count: u64,
     pub dead_letter_message_count: u64,
+    /// The role assignments at the queue's scope.
+    pub role_assignments: Vec<RoleAssignment>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoleAssignment {
+    pub principal_id: String,
+    /// The role definition's GUID (`69a216fc-…`: Azure Service Bus Data Sender).
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

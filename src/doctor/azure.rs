@@ -11,6 +11,7 @@ const LOGIC_API: &str = "2019-05-01";
 const SERVICE_BUS_API: &str = "2024-01-01";
 const WEB_API: &str = "2024-04-01";
 const SUBSCRIPTIONS_API: &str = "2022-12-01";
+const AUTHORIZATION_API: &str = "2022-04-01";
 
 /// The tag the template puts on each starter (infra/modules/starter.bicep).
 pub const STARTER_TAG: (&str, &str) = ("purpose", "resume-handler callout starter");
@@ -36,6 +37,7 @@ pub struct Deployment {
 pub struct LogicApp {
     pub id: Lenient<String>,
     pub name: Lenient<String>,
+    pub identity: Lenient<Identity>,
     pub tags: Lenient<Map<String, Value>>,
     pub properties: Lenient<LogicAppProperties>,
 }
@@ -52,8 +54,26 @@ pub struct LogicAppProperties {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Queue {
+    pub id: Lenient<String>,
     pub name: Lenient<String>,
     pub properties: Lenient<QueueProperties>,
+    /// The role assignments at or above the queue; `None` where they could not be read.
+    #[serde(skip)]
+    pub role_assignments: Option<Vec<RoleAssignment>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleAssignment {
+    pub properties: Lenient<RoleAssignmentProperties>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleAssignmentProperties {
+    pub principal_id: Lenient<String>,
+    /// `/subscriptions/…/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    pub role_definition_id: Lenient<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,8 +109,8 @@ struct Site {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-struct Identity {
-    principal_id: Lenient<String>,
+pub struct Identity {
+    pub principal_id: Lenient<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -178,7 +198,23 @@ pub async fn read(
         let listed: Vec<Queue> = arm
             .list(call, versioned(arm, &path, SERVICE_BUS_API))
             .await?;
-        queues.extend(listed);
+        for mut queue in listed {
+            let queue_name = queue
+                .name
+                .as_deref()
+                .and_then(|n| ResourceId::parse_str("queue", n).ok());
+            if let Some(queue_name) = queue_name {
+                let scope = path
+                    .clone()
+                    .id(&queue_name)
+                    .words("providers/Microsoft.Authorization/roleAssignments");
+                let mut url = versioned(arm, &scope, AUTHORIZATION_API);
+                // At or above the queue: a namespace-wide role sends to it too.
+                url.query_pairs_mut().append_pair("$filter", "atScope()");
+                queue.role_assignments = arm.list(call, url).await.ok();
+            }
+            queues.push(queue);
+        }
     }
     let sites: Vec<Site> = arm
         .list(

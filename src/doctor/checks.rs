@@ -256,6 +256,13 @@ fn starter_checks(
         ),
     });
 
+    checks.push(sender_check(
+        starter,
+        known_queue.map(|(q, _)| *q),
+        deployment,
+        &id("sender"),
+    ));
+
     let expected = queue.map(|(_, caller)| expected_claims(name, caller, deployment, context));
     let policies = triggers
         .and_then(|t| t.pointer("/openAuthenticationPolicies/policies"))
@@ -301,6 +308,60 @@ fn starter_checks(
         ),
     });
     checks
+}
+
+/// Azure Service Bus Data Sender and Data Owner: either lets a starter send to its queue.
+const SENDER_ROLES: [&str; 2] = [
+    "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+    "090c5cfd-751d-490a-894a-3ce6f1109419",
+];
+
+/// Whether the starter's identity may send to its queue: a sender role for its principal at
+/// or above the queue.
+fn sender_check(
+    starter: &LogicApp,
+    queue: Option<&str>,
+    deployment: &Deployment,
+    id: &str,
+) -> Check {
+    let principal = starter
+        .identity
+        .as_ref()
+        .and_then(|i| i.principal_id.as_deref());
+    let queue = queue.and_then(|q| {
+        deployment
+            .queues
+            .iter()
+            .find(|dq| dq.name.as_deref() == Some(q))
+    });
+    let (Some(principal), Some(queue)) = (principal, queue) else {
+        return Check::unknown(id, "which identity sends to which queue is unknown (no system-assigned identity, or no queue of this deployment)");
+    };
+    let queue_name = queue.name.as_deref().unwrap_or_default();
+    let Some(assignments) = &queue.role_assignments else {
+        return Check::unknown(id, format!("the role assignments on {queue_name} could not be read (doctor needs Reader on the resource group)"));
+    };
+    let sends = assignments
+        .iter()
+        .filter_map(|a| a.properties.as_ref())
+        .any(|p| {
+            p.principal_id.as_deref() == Some(principal)
+                && p.role_definition_id
+                    .as_deref()
+                    .and_then(|d| d.rsplit('/').next())
+                    .is_some_and(|role| SENDER_ROLES.iter().any(|r| r.eq_ignore_ascii_case(role)))
+        });
+    match sends {
+        true => Check::pass(id, format!("its identity may send to {queue_name} (Azure Service Bus Data Sender)")),
+        false => Check::fail(
+            id,
+            format!("its identity ({principal}) has no sender role on {queue_name}: every send fails with 401, and Entra's callouts time out"),
+            format!(
+                "az role assignment create --assignee-object-id {principal} --assignee-principal-type ServicePrincipal --role \"Azure Service Bus Data Sender\" --scope {}",
+                queue.id.as_deref().unwrap_or(queue_name)
+            ),
+        ),
+    }
 }
 
 /// The claims a starter's AADPOP policy must hold: Entra's v1.0 issuer for the tenant, the
