@@ -152,6 +152,7 @@ fn logic_app(group: &str, app: &LogicApp) -> Value {
             "state": app.state,
             "accessControl": app.access_control,
             "parameters": app.parameters,
+            "definition": app.definition,
         },
     })
 }

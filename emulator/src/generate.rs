@@ -211,6 +211,14 @@ pub fn deploy(tenant: &mut Tenant) {
                 "resumeQueueUrl": {"value": format!("https://sb-resume-a1b2c3.servicebus.windows.net/{queue}/messages")},
                 "serviceBusAudience": {"value": "https://servicebus.azure.net"},
             }),
+            // The trigger of infra/starters/*.json: a second guard that refuses a call
+            // without a PoP token, which needs the Authorization header in its outputs.
+            definition: serde_json::json!({"triggers": {"manual": {
+                "type": "Request",
+                "kind": "Http",
+                "conditions": [{"expression": "@startsWith(coalesce(triggerOutputs()?['headers']?['Authorization'], ''), 'PoP ')"}],
+                "operationOptions": "IncludeAuthorizationHeadersInOutputs",
+            }}}),
             state: "Enabled".into(),
             tags: [(
                 "purpose".to_string(),

@@ -78,6 +78,8 @@ pub struct LogicApp {
     pub access_control: serde_json::Value,
     /// `properties.parameters`, as it is.
     pub parameters: serde_json::Value,
+    /// `properties.definition`, as it is.
+    pub definition: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -49,6 +49,7 @@ pub struct LogicAppProperties {
     /// Kept as it is: its policies are walked by the checks.
     pub access_control: Lenient<Value>,
     pub parameters: Lenient<Value>,
+    pub definition: Lenient<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -298,6 +298,8 @@ fn starter_checks(
         }
     });
 
+    checks.push(condition_check(starter, &id("condition"), context));
+
     let state = properties.and_then(|p| p.state.as_deref());
     checks.push(match state {
         Some(state) if state.eq_ignore_ascii_case("Enabled") => Check::pass(id("state"), "enabled"),
@@ -308,6 +310,41 @@ fn starter_checks(
         ),
     });
     checks
+}
+
+/// Whether the starter's Request trigger keeps the template's second guard: a condition on
+/// the Authorization header being a PoP token, with the header in the trigger's outputs.
+fn condition_check(starter: &LogicApp, id: &str, context: &Context<'_>) -> Check {
+    let triggers = starter
+        .properties
+        .as_ref()
+        .and_then(|p| p.definition.as_ref())
+        .and_then(|d| d.get("triggers"))
+        .and_then(Value::as_object);
+    let guarded = triggers
+        .into_iter()
+        .flat_map(|t| t.values())
+        .any(|trigger| {
+            let conditions = trigger.get("conditions").and_then(Value::as_array);
+            let checks_pop = conditions.into_iter().flatten().any(|c| {
+                c.get("expression")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.contains("Authorization") && e.contains("PoP"))
+            });
+            let sees_header = trigger
+                .get("operationOptions")
+                .and_then(Value::as_str)
+                .is_some_and(|o| o.contains("IncludeAuthorizationHeadersInOutputs"));
+            checks_pop && sees_header
+        });
+    match guarded {
+        true => Check::pass(id, "its trigger refuses a call without a proof-of-possession token"),
+        false => Check::fail(
+            id,
+            "its trigger has no condition on a PoP Authorization header (or cannot see the header): the definition differs from infra/starters",
+            redeploy(context.target),
+        ),
+    }
 }
 
 /// Azure Service Bus Data Sender and Data Owner: either lets a starter send to its queue.

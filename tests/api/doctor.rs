@@ -99,8 +99,8 @@ async fn the_templates_deployment_is_all_ticks() {
     assert_eq!(checklist["failed"], 0);
     assert_eq!(checklist["unknown"], 0);
     let extensions = graph.tenant().custom_task_extensions.len();
-    // 5 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per extension.
-    assert_eq!(checklist["passed"], 2 * 5 + 2 * 3 + 1 + 2 + 4 * extensions);
+    // 6 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per extension.
+    assert_eq!(checklist["passed"], 2 * 6 + 2 * 3 + 1 + 2 + 4 * extensions);
     // Read-only: nothing was written.
     assert!(graph
         .requests()
@@ -174,6 +174,13 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
             "a starter that may not send to its queue",
             Box::new(|t| t.azure.namespaces[0].queues[0].role_assignments.clear()),
             vec![format!("starter/{LCW_STARTER}/sender")],
+        ),
+        (
+            "a trigger condition removed in code view",
+            Box::new(|t| {
+                starter(t, EM_STARTER).definition["triggers"]["manual"]["conditions"] = json!([])
+            }),
+            vec![format!("starter/{EM_STARTER}/condition")],
         ),
         (
             "a starter disabled",
