@@ -364,12 +364,23 @@ fn policy_json(tenant: &Tenant, policy: &AssignmentPolicy, query: &Query) -> Val
                             "@odata.type": "#microsoft.graph.accessPackageAssignmentRequestWorkflowExtension",
                             "id": e.id,
                             "displayName": e.display_name,
-                            "endpointConfiguration": {
-                                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-                                "logicAppWorkflowName": "access-check",
+                            "endpointConfiguration": match &e.logic_app {
+                                Some(app) => json!({
+                                    "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                                    "subscriptionId": app.subscription_id,
+                                    "resourceGroupName": app.resource_group_name,
+                                    "logicAppWorkflowName": app.logic_app_workflow_name,
+                                }),
+                                None => json!({
+                                    "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                                    "logicAppWorkflowName": "access-check",
+                                }),
                             },
                             "authenticationConfiguration": {
-                                "@odata.type": "#microsoft.graph.azureAdPopTokenAuthentication",
+                                "@odata.type": match e.authentication_type.as_str() {
+                                    "" => "#microsoft.graph.azureAdPopTokenAuthentication",
+                                    other => other,
+                                },
                             },
                             "callbackConfiguration": {
                                 "@odata.type": "#microsoft.graph.customExtensionCallbackConfiguration",

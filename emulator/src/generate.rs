@@ -279,6 +279,13 @@ pub fn deploy(tenant: &mut Tenant) {
                 .collect(),
         }],
     };
+    for extension in &mut tenant.custom_workflow_extensions {
+        extension.logic_app = Some(LogicAppEndpoint {
+            subscription_id: SUBSCRIPTION_ID.into(),
+            resource_group_name: RESOURCE_GROUP.into(),
+            logic_app_workflow_name: "logic-resume-em-a1b2c3".into(),
+        });
+    }
     for extension in &mut tenant.custom_task_extensions {
         extension.logic_app = Some(LogicAppEndpoint {
             subscription_id: SUBSCRIPTION_ID.into(),
@@ -307,6 +314,8 @@ fn generate_entitlement_management(requests: usize, rng: &mut SplitMix) -> Entit
             id: rng.guid(),
             display_name: format!("Access check {}", i + 1),
             timeout_duration: timeout.to_string(),
+            logic_app: None,
+            authentication_type: String::new(),
         })
         .collect();
     let packages: Vec<AccessPackage> = (0..requests.div_ceil(REQUESTS_PER_PACKAGE))

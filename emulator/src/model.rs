@@ -302,4 +302,10 @@ pub struct WorkflowExtension {
     pub display_name: String,
     /// ISO 8601 duration, `PT5M` to `P14D` in Graph.
     pub timeout_duration: String,
+    /// The Logic App it calls; `None` is a fixed one in no deployment of this tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logic_app: Option<LogicAppEndpoint>,
+    /// `authenticationConfiguration`'s type; empty is `#microsoft.graph.azureAdPopTokenAuthentication`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub authentication_type: String,
 }

@@ -4,7 +4,9 @@ use super::azure::{Deployment, LogicApp, Target};
 use super::{Check, Status};
 use crate::config::MAX_RETRY_BUDGET;
 use crate::graph::client::ATTEMPT_TIMEOUT;
-use crate::graph::models::{iso8601_duration, AuthorizedApps, CustomTaskExtension};
+use crate::graph::models::{
+    iso8601_duration, AuthorizedApps, CustomExtension, CustomTaskExtension, LogicAppEndpoint,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -31,6 +33,9 @@ pub struct Context<'a> {
     /// The custom task extensions, each with its authorized apps; or why Graph did not
     /// list them.
     pub extensions: Result<&'a [CustomTaskExtension], &'a str>,
+    /// Entitlement Management's custom extensions that assignment policies run; or why Graph
+    /// did not list the policies.
+    pub access_extensions: Result<&'a [CustomExtension], &'a str>,
     /// The function app identity's client id (appId), when Graph gave it.
     pub app_client_id: Option<&'a str>,
     /// The Microsoft Graph application permissions the app's identity holds, by value;
@@ -146,6 +151,20 @@ pub fn all(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
         Ok(extensions) => {
             for extension in extensions {
                 checks.extend(extension_checks(extension, deployment, context));
+            }
+        }
+    }
+    // Entitlement Management's extensions concern a deployment with its starter.
+    if let Some(em_starter) = starter_for(deployment, "resume-access-request") {
+        match context.access_extensions {
+            Err(why) => checks.push(Check::unknown(
+                "accessExtensions",
+                format!("Graph did not list the assignment policies: {why}"),
+            )),
+            Ok(extensions) => {
+                for extension in extensions {
+                    checks.extend(access_extension_checks(extension, em_starter, context));
+                }
             }
         }
     }
@@ -345,6 +364,104 @@ fn condition_check(starter: &LogicApp, id: &str, context: &Context<'_>) -> Check
             redeploy(context.target),
         ),
     }
+}
+
+/// The deployment's starter that sends to `queue`.
+fn starter_for<'a>(deployment: &'a Deployment, queue: &str) -> Option<&'a LogicApp> {
+    deployment.starters.iter().find(|s| {
+        s.properties
+            .as_ref()
+            .and_then(|p| p.parameters.as_ref())
+            .and_then(|p| p.pointer("/resumeQueueUrl/value"))
+            .and_then(Value::as_str)
+            .is_some_and(|url| {
+                url.trim_end_matches('/')
+                    .ends_with(&format!("/{queue}/messages"))
+            })
+    })
+}
+
+/// Whether `endpoint` is the Logic App `starter` of the target's resource group.
+fn calls(endpoint: Option<&LogicAppEndpoint>, starter: &LogicApp, target: &Target) -> bool {
+    endpoint.is_some_and(|e| {
+        e.subscription_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(target.subscription.as_str()))
+            && e.resource_group_name
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(target.resource_group.as_str()))
+            && e.logic_app_workflow_name.is_some()
+            && e.logic_app_workflow_name.as_deref() == starter.name.as_deref()
+    })
+}
+
+/// Entitlement Management's longest callback timeout: 14 days.
+const ACCESS_TIMEOUT_MAX: Duration = Duration::from_secs(14 * 86_400);
+
+/// An access package custom extension's checks: its Logic App is the deployment's
+/// Entitlement Management starter, it signs its callouts with PoP, and it waits for a
+/// callback no longer than Entra allows.
+fn access_extension_checks(
+    extension: &CustomExtension,
+    starter: &LogicApp,
+    context: &Context<'_>,
+) -> Vec<Check> {
+    let ext = extension.id.as_deref().unwrap_or("(no id)");
+    let id = |what: &str| format!("accessExtension/{ext}/{what}");
+    let label = extension.display_name.as_deref().unwrap_or(ext);
+    let starter_name = starter.name.as_deref().unwrap_or_default();
+    let endpoint = extension.endpoint_configuration.as_ref();
+    let mut checks = vec![if calls(endpoint, starter, context.target) {
+        Check::pass(
+            id("starter"),
+            format!(
+                "{label}: calls {starter_name}, this deployment's Entitlement Management starter"
+            ),
+        )
+    } else {
+        Check::fail(
+            id("starter"),
+            format!(
+                "{label}: calls {}, not this deployment's Entitlement Management starter ({starter_name}): its callouts never reach the resume-access-request queue",
+                endpoint.and_then(|e| e.logic_app_workflow_name.as_deref()).unwrap_or("no Logic App")
+            ),
+            "Entra admin center → Identity Governance → Catalogs → the catalog → Custom extensions → the extension → Details: choose the starter (the template's output entitlementManagementStarterName)",
+        )
+    }];
+    let authentication = extension
+        .authentication_configuration
+        .as_ref()
+        .and_then(|a| a.odata_type.as_deref());
+    checks.push(match authentication {
+        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => {
+            Check::pass(id("pop"), format!("{label}: callouts carry a proof-of-possession token"))
+        }
+        other => Check::fail(
+            id("pop"),
+            format!("{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses", other.unwrap_or("nothing")),
+            "Entra admin center → the catalog's custom extension → Details: proof of possession (POP)",
+        ),
+    });
+    let timeout = extension
+        .callback_configuration
+        .as_ref()
+        .and_then(|c| c.timeout_duration.as_deref());
+    checks.push(match timeout.and_then(iso8601_duration) {
+        Some(t) if t <= ACCESS_TIMEOUT_MAX => {
+            Check::pass(id("timeout"), format!("{label}: callback timeout {}", humantime::format_duration(t)))
+        }
+        Some(t) => Check::fail(
+            id("timeout"),
+            format!("{label}: callback timeout {} is longer than Entitlement Management's 14 days", humantime::format_duration(t)),
+            "Entra admin center → the catalog's custom extension → Details: a response timeout of at most 14 days",
+        ),
+        None => Check::fail(
+            id("timeout"),
+            format!("{label}: no callback timeout ({}): the request does not wait for a resume", timeout.unwrap_or("none")),
+            "Entra admin center → the catalog's custom extension → Details: Launch and wait, with a response timeout",
+        ),
+    });
+    checks
 }
 
 /// Azure Service Bus Data Sender and Data Owner: either lets a starter send to its queue.

@@ -12,7 +12,9 @@ pub use azure::Target;
 use crate::app::App;
 use crate::auth::TokenSource;
 use crate::command::{Failure, ResourceId};
-use crate::graph::models::{CustomTaskExtension, Lenient, LenientList};
+use crate::graph::models::{
+    AssignmentPolicy, CustomExtension, CustomTaskExtension, Lenient, LenientList,
+};
 use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -92,6 +94,9 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
     let extensions = extensions(app, graph, &call)
         .await
         .map_err(|failure| Failure::from(failure).problem().message);
+    let access_extensions = access_extensions(graph, &call)
+        .await
+        .map_err(|failure| Failure::from(failure).problem().message);
     let principal = deployment
         .function_apps
         .first()
@@ -114,6 +119,7 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         target,
         resource_manager_host: &host,
         extensions: extensions.as_deref().map_err(String::as_str),
+        access_extensions: access_extensions.as_deref().map_err(String::as_str),
         app_client_id: client_id.as_deref(),
         graph_roles: graph_roles.as_ref(),
     };
@@ -146,6 +152,32 @@ async fn extensions(
         .await
         .into_iter()
         .collect()
+}
+
+/// Entitlement Management's custom extensions that some assignment policy runs, each once:
+/// one listing of the policies, as the report reads them.
+async fn access_extensions(
+    graph: &GraphClient,
+    call: &Call,
+) -> Result<Vec<CustomExtension>, GraphFailure> {
+    let mut url = graph.url(
+        &GraphPath::new().words("identityGovernance/entitlementManagement/assignmentPolicies"),
+    );
+    url.query_pairs_mut().append_pair(
+        "$expand",
+        "customExtensionStageSettings($expand=customExtension)",
+    );
+    let policies: Vec<AssignmentPolicy> = graph.list(call, url).await?;
+    let mut seen = BTreeSet::new();
+    Ok(policies
+        .into_iter()
+        .flat_map(|p| p.custom_extension_stage_settings.into_vec())
+        .filter_map(|setting| setting.custom_extension.into_option())
+        .filter(|e| {
+            e.id.as_deref()
+                .is_some_and(|id| seen.insert(id.to_string()))
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]

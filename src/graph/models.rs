@@ -196,6 +196,9 @@ pub struct StageSetting {
 #[serde(default, rename_all = "camelCase")]
 pub struct CustomExtension {
     pub id: Lenient<String>,
+    pub display_name: Lenient<String>,
+    pub endpoint_configuration: Lenient<LogicAppEndpoint>,
+    pub authentication_configuration: Lenient<Typed>,
     pub callback_configuration: Lenient<CallbackConfiguration>,
 }
 

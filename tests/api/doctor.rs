@@ -74,6 +74,28 @@ fn check<'a>(checklist: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no check {id}"))
 }
 
+/// The Entitlement Management custom extensions some assignment policy runs.
+fn access_extensions_in_use(tenant: &Tenant) -> BTreeSet<String> {
+    tenant
+        .assignment_policies
+        .iter()
+        .flat_map(|p| &p.custom_extension_stage_settings)
+        .map(|s| s.custom_extension_id.clone())
+        .collect()
+}
+
+/// The workflow extension `id`, to edit.
+fn access_extension<'a>(
+    tenant: &'a mut Tenant,
+    id: &str,
+) -> &'a mut graph_emulator::model::WorkflowExtension {
+    tenant
+        .custom_workflow_extensions
+        .iter_mut()
+        .find(|e| e.id == id)
+        .unwrap()
+}
+
 /// The least-privilege route: the app reads workflows, and resumes through authorizedApps.
 fn read_only(tenant: &mut Tenant) {
     tenant.azure.function_apps[0].graph_app_roles = vec![
@@ -99,8 +121,14 @@ async fn the_templates_deployment_is_all_ticks() {
     assert_eq!(checklist["failed"], 0);
     assert_eq!(checklist["unknown"], 0);
     let extensions = graph.tenant().custom_task_extensions.len();
-    // 6 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per extension.
-    assert_eq!(checklist["passed"], 2 * 6 + 2 * 3 + 1 + 2 + 4 * extensions);
+    let access_extensions = access_extensions_in_use(&graph.tenant()).len();
+    assert!(access_extensions > 0);
+    // 6 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per task
+    // extension, 3 per access package extension.
+    assert_eq!(
+        checklist["passed"],
+        2 * 6 + 2 * 3 + 1 + 2 + 4 * extensions + 3 * access_extensions
+    );
     // Read-only: nothing was written.
     assert!(graph
         .requests()
@@ -133,6 +161,11 @@ async fn the_templates_deployment_is_all_ticks() {
 #[tokio::test]
 async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
     let extension = healthy().custom_task_extensions[0].id.clone();
+    let access = access_extensions_in_use(&healthy())
+        .into_iter()
+        .next()
+        .unwrap();
+    let (a1, a2, a3) = (access.clone(), access.clone(), access.clone());
     type Edit = Box<dyn Fn(&mut Tenant)>;
     let cases: Vec<(&str, Edit, Vec<String>)> = vec![
         (
@@ -227,6 +260,30 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
                     "#microsoft.graph.azureAdTokenAuthentication".into()
             }),
             vec![format!("extension/{extension}/pop")],
+        ),
+        (
+            "an access package extension calling another Logic App",
+            Box::new(move |t| {
+                access_extension(t, &a1)
+                    .logic_app
+                    .as_mut()
+                    .unwrap()
+                    .logic_app_workflow_name = "access-check".into()
+            }),
+            vec![format!("accessExtension/{access}/starter")],
+        ),
+        (
+            "an access package extension waiting longer than Entra allows",
+            Box::new(move |t| access_extension(t, &a2).timeout_duration = "P15D".into()),
+            vec![format!("accessExtension/{access}/timeout")],
+        ),
+        (
+            "an access package extension without proof of possession",
+            Box::new(move |t| {
+                access_extension(t, &a3).authentication_type =
+                    "#microsoft.graph.azureAdTokenAuthentication".into()
+            }),
+            vec![format!("accessExtension/{access}/pop")],
         ),
         (
             "the app reading workflows only, and not authorized by one extension",
