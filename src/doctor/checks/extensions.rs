@@ -1,0 +1,202 @@
+//! The custom extensions that call the starters: Lifecycle Workflows' task extensions and
+//! Entitlement Management's access package extensions.
+use super::app::{holds, LCW_WRITE};
+use super::{Check, Context, TASK_TIMEOUTS};
+use crate::doctor::azure::{Deployment, LogicApp, Target};
+use crate::graph::models::{
+    iso8601_duration, AuthorizedApps, CustomExtension, CustomTaskExtension, LogicAppEndpoint,
+};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Whether `endpoint` is the Logic App `starter` of the target's resource group.
+fn calls(endpoint: Option<&LogicAppEndpoint>, starter: &LogicApp, target: &Target) -> bool {
+    endpoint.is_some_and(|e| {
+        e.subscription_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(target.subscription.as_str()))
+            && e.resource_group_name
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(target.resource_group.as_str()))
+            && e.logic_app_workflow_name.is_some()
+            && e.logic_app_workflow_name.as_deref() == starter.name.as_deref()
+    })
+}
+
+/// Entitlement Management's longest callback timeout: 14 days.
+const ACCESS_TIMEOUT_MAX: Duration = Duration::from_secs(14 * 86_400);
+
+/// An access package custom extension's checks: its Logic App is the deployment's
+/// Entitlement Management starter, it signs its callouts with PoP, and it waits for a
+/// callback no longer than Entra allows.
+pub(super) fn access_extension_checks(
+    extension: &CustomExtension,
+    starter: &LogicApp,
+    context: &Context<'_>,
+) -> Vec<Check> {
+    let ext = extension.id.as_deref().unwrap_or("(no id)");
+    let id = |what: &str| format!("accessExtension/{ext}/{what}");
+    let label = extension.display_name.as_deref().unwrap_or(ext);
+    let starter_name = starter.name.as_deref().unwrap_or_default();
+    let endpoint = extension.endpoint_configuration.as_ref();
+    let mut checks = vec![if calls(endpoint, starter, context.target) {
+        Check::pass(
+            id("starter"),
+            format!(
+                "{label}: calls {starter_name}, this deployment's Entitlement Management starter"
+            ),
+        )
+    } else {
+        Check::fail(
+            id("starter"),
+            format!(
+                "{label}: calls {}, not this deployment's Entitlement Management starter ({starter_name}): its callouts never reach the resume-access-request queue",
+                endpoint.and_then(|e| e.logic_app_workflow_name.as_deref()).unwrap_or("no Logic App")
+            ),
+            "Entra admin center → Identity Governance → Catalogs → the catalog → Custom extensions → the extension → Details: choose the starter (the template's output entitlementManagementStarterName)",
+        )
+    }];
+    let authentication = extension
+        .authentication_configuration
+        .as_ref()
+        .and_then(|a| a.odata_type.as_deref());
+    checks.push(match authentication {
+        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => {
+            Check::pass(id("pop"), format!("{label}: callouts carry a proof-of-possession token"))
+        }
+        other => Check::fail(
+            id("pop"),
+            format!("{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses", other.unwrap_or("nothing")),
+            "Entra admin center → the catalog's custom extension → Details: proof of possession (POP)",
+        ),
+    });
+    let timeout = extension
+        .callback_configuration
+        .as_ref()
+        .and_then(|c| c.timeout_duration.as_deref());
+    checks.push(match timeout.and_then(iso8601_duration) {
+        Some(t) if t <= ACCESS_TIMEOUT_MAX => {
+            Check::pass(id("timeout"), format!("{label}: callback timeout {}", humantime::format_duration(t)))
+        }
+        Some(t) => Check::fail(
+            id("timeout"),
+            format!("{label}: callback timeout {} is longer than Entitlement Management's 14 days", humantime::format_duration(t)),
+            "Entra admin center → the catalog's custom extension → Details: a response timeout of at most 14 days",
+        ),
+        None => Check::fail(
+            id("timeout"),
+            format!("{label}: no callback timeout ({}): the request does not wait for a resume", timeout.unwrap_or("none")),
+            "Entra admin center → the catalog's custom extension → Details: Launch and wait, with a response timeout",
+        ),
+    });
+    checks
+}
+
+pub(super) fn extension_checks(
+    extension: &CustomTaskExtension,
+    deployment: &Deployment,
+    context: &Context<'_>,
+) -> Vec<Check> {
+    let ext = extension.id.as_deref().unwrap_or("(no id)");
+    let id = |what: &str| format!("extension/{ext}/{what}");
+    let label = extension.display_name.as_deref().unwrap_or(ext);
+    let mut checks = Vec::new();
+
+    let endpoint = extension.endpoint_configuration.as_ref();
+    let logic_app = endpoint.and_then(|e| e.logic_app_workflow_name.as_deref());
+    let in_target = endpoint.is_some_and(|e| {
+        e.subscription_id
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(context.target.subscription.as_str()))
+            && e.resource_group_name
+                .as_deref()
+                .is_some_and(|g| g.eq_ignore_ascii_case(context.target.resource_group.as_str()))
+    });
+    let starter = deployment.starters.iter().find(|s| {
+        s.name.as_deref().is_some_and(|n| Some(n) == logic_app)
+            && s.properties
+                .as_ref()
+                .and_then(|p| p.parameters.as_ref())
+                .and_then(|p| p.pointer("/resumeQueueUrl/value"))
+                .and_then(Value::as_str)
+                .is_some_and(|url| url.ends_with("/resume-task/messages"))
+    });
+    checks.push(match (in_target, starter) {
+        (true, Some(_)) => Check::pass(id("starter"), format!("{label}: calls {}, this deployment's Lifecycle Workflows starter", logic_app.unwrap_or_default())),
+        _ => Check::fail(
+            id("starter"),
+            format!("{label}: calls {} in {}/{}, not this deployment's Lifecycle Workflows starter: its callouts never reach the resume-task queue", logic_app.unwrap_or("no Logic App"), endpoint.and_then(|e| e.subscription_id.as_deref()).unwrap_or("?"), endpoint.and_then(|e| e.resource_group_name.as_deref()).unwrap_or("?")),
+            "Entra admin center → Lifecycle workflows → Custom extensions → the extension → Logic App: choose the starter (the template's output lifecycleWorkflowsStarterName)",
+        ),
+    });
+
+    let authentication = extension
+        .authentication_configuration
+        .as_ref()
+        .and_then(|a| a.odata_type.as_deref());
+    checks.push(match authentication {
+        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => Check::pass(id("pop"), format!("{label}: callouts carry a proof-of-possession token")),
+        other => Check::fail(
+            id("pop"),
+            format!("{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses", other.unwrap_or("nothing")),
+            "Entra admin center → the extension → Basics: Authentication → proof of possession (POP)",
+        ),
+    });
+
+    let timeout = extension.timeout();
+    let parsed = timeout.and_then(iso8601_duration);
+    checks.push(match parsed {
+        None => Check::fail(
+            id("timeout"),
+            format!("{label}: no callback timeout ({}): the task does not wait for a resume", timeout.unwrap_or("none")),
+            "Entra admin center → the extension → Task behavior: Launch and wait, with a timeout from 5 minutes to 3 hours",
+        ),
+        Some(t) if t < TASK_TIMEOUTS.0 || t > TASK_TIMEOUTS.1 => Check::fail(
+            id("timeout"),
+            format!("{label}: callback timeout {} is outside Lifecycle Workflows' 5 minutes to 3 hours", humantime::format_duration(t)),
+            "Entra admin center → the extension → Task behavior: a timeout from 5 minutes to 3 hours",
+        ),
+        // Whether the queue rides the wait out is the queue's own check.
+        Some(t) => Check::pass(
+            id("timeout"),
+            format!("{label}: callback timeout {}", humantime::format_duration(t)),
+        ),
+    });
+
+    checks.push(match (holds(context, LCW_WRITE), context.app_client_id) {
+        (Some(true), _) => Check::pass(
+            id("authorized"),
+            format!("{label}: the function app holds {LCW_WRITE}, so it may resume these tasks"),
+        ),
+        (_, None) => Check::unknown(
+            id("authorized"),
+            format!("{label}: the function app's client id is unknown, so its place in authorizedApps cannot be checked"),
+        ),
+        (held, Some(client)) => match extension.authorized_apps() {
+            AuthorizedApps::Unread(why) => Check::unknown(
+                id("authorized"),
+                format!("{label}: Graph did not list the authorized apps ({why})"),
+            ),
+            _ if extension.is_authorized(client) => Check::pass(
+                id("authorized"),
+                format!("{label}: the function app ({client}) is an authorized app"),
+            ),
+            _ => {
+                let fix = format!("resume-handler extension grant --task-extension {ext} --app {client}");
+                match held {
+                    Some(_) => Check::fail(
+                        id("authorized"),
+                        format!("{label}: the function app ({client}) neither holds {LCW_WRITE} nor is among its authorized apps: Graph refuses its resumes (403)"),
+                        fix,
+                    ),
+                    None => Check::unknown(
+                        id("authorized"),
+                        format!("{label}: the function app ({client}) is not among its authorized apps, and whether it holds {LCW_WRITE} is unknown"),
+                    )
+                    .with_fix(fix),
+                }
+            }
+        },
+    });
+    checks
+}
