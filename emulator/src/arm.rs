@@ -106,8 +106,14 @@ pub fn route(call: &Call) -> Outcome {
                             "name": f.name,
                             "type": "Microsoft.Web/sites",
                             "kind": "functionapp,linux",
-                            "identity": {"type": "SystemAssigned", "principalId": f.principal_id, "tenantId": azure.tenant_id},
-                            "properties": {"state": "Running"},
+                            "identity": match f.principal_id.as_str() {
+                                "" => json!(null),
+                                principal => json!({"type": "SystemAssigned", "principalId": principal, "tenantId": azure.tenant_id}),
+                            },
+                            "properties": {
+                                "state": "Running",
+                                "functionAppConfig": {"runtime": {"name": f.runtime, "version": "1.0"}},
+                            },
                         }))
                         .collect(),
                 )),

@@ -268,6 +268,7 @@ pub fn deploy(tenant: &mut Tenant) {
             name: "func-resume-a1b2c3".into(),
             principal_id: APP_PRINCIPAL_ID.into(),
             client_id: APP_CLIENT_ID.into(),
+            runtime: "custom".into(),
             // As the template grants them (grantGraphPermissions=true).
             graph_app_roles: vec![
                 "LifecycleWorkflows.ReadWrite.All".into(),

@@ -122,6 +122,8 @@ pub struct FunctionApp {
     /// The Microsoft Graph application permissions it holds, by value
     /// (`LifecycleWorkflows.ReadWrite.All`).
     pub graph_app_roles: Vec<String>,
+    /// Flex Consumption's `functionAppConfig.runtime.name`: `custom` for a custom handler.
+    pub runtime: String,
     pub app_settings: std::collections::BTreeMap<String, String>,
 }
 

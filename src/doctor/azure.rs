@@ -96,6 +96,8 @@ pub struct CountDetails {
 pub struct FunctionApp {
     pub name: String,
     pub principal_id: Option<String>,
+    /// Flex Consumption's runtime name (`custom`); `None` on other plans.
+    pub runtime: Option<String>,
     /// The app settings; `None` where they could not be read.
     pub settings: Option<Map<String, Value>>,
 }
@@ -106,6 +108,14 @@ struct Site {
     name: Lenient<String>,
     kind: Lenient<String>,
     identity: Lenient<Identity>,
+    properties: Lenient<SiteProperties>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct SiteProperties {
+    /// `functionAppConfig.runtime.name`, as Flex Consumption has it.
+    function_app_config: Lenient<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -251,8 +261,16 @@ pub async fn read(
                 .and_then(|s| s.properties.into_option()),
             Err(_) => None,
         };
+        let runtime = site
+            .properties
+            .as_ref()
+            .and_then(|p| p.function_app_config.as_ref())
+            .and_then(|c| c.pointer("/runtime/name"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         function_apps.push(FunctionApp {
             name: name.to_string(),
+            runtime,
             principal_id: site
                 .identity
                 .into_option()

@@ -123,11 +123,11 @@ async fn the_templates_deployment_is_all_ticks() {
     let extensions = graph.tenant().custom_task_extensions.len();
     let access_extensions = access_extensions_in_use(&graph.tenant()).len();
     assert!(access_extensions > 0);
-    // 6 per starter, 3 per queue, the retry budget, 2 Graph permissions, 4 per task
-    // extension, 3 per access package extension.
+    // 6 per starter, 3 per queue, 6 for the app (retry budget, runtime, identity, report
+    // kinds, 2 Graph permissions), 4 per task extension, 3 per access package extension.
     assert_eq!(
         checklist["passed"],
-        2 * 6 + 2 * 3 + 1 + 2 + 4 * extensions + 3 * access_extensions
+        2 * 6 + 2 * 3 + 6 + 4 * extensions + 3 * access_extensions
     );
     // Read-only: nothing was written.
     assert!(graph
@@ -302,12 +302,30 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
             vec!["app/graphPermissions/lifecycleWorkflows".into()],
         ),
         (
-            "no Graph permission for access requests",
+            "no Graph permission for access requests, which the report sweeps",
             Box::new(|t| {
                 t.azure.function_apps[0].graph_app_roles =
                     vec!["LifecycleWorkflows.ReadWrite.All".into()]
             }),
+            vec![
+                "app/graphPermissions/entitlementManagement".into(),
+                "app/reportKinds".into(),
+            ],
+        ),
+        (
+            "no Graph permission for access requests, which the report leaves out",
+            Box::new(|t| {
+                let app = &mut t.azure.function_apps[0];
+                app.graph_app_roles = vec!["LifecycleWorkflows.ReadWrite.All".into()];
+                app.app_settings
+                    .insert("LIST_IN_PROGRESS_KINDS".into(), "task".into());
+            }),
             vec!["app/graphPermissions/entitlementManagement".into()],
+        ),
+        (
+            "a function app on another runtime",
+            Box::new(|t| t.azure.function_apps[0].runtime = "dotnet-isolated".into()),
+            vec!["app/runtime".into()],
         ),
     ];
     for (case, edit, expected) in cases {

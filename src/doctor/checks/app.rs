@@ -1,5 +1,6 @@
 //! The function app: its retry budget, and the Graph permissions of its identity.
 use super::{Check, Context};
+use crate::command::Kind;
 use crate::config::MAX_RETRY_BUDGET;
 use crate::doctor::azure::Deployment;
 use serde_json::Value;
@@ -61,6 +62,83 @@ pub(super) fn graph_permission_checks(
     }
     checks
 }
+
+/// The function app itself: it runs the custom handler, with a managed identity, and the
+/// kinds its report sweeps are ones its identity may read.
+pub(super) fn function_app_checks(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
+    let [app] = deployment.function_apps.as_slice() else {
+        return Vec::new();
+    };
+    let setting = |name: &str| {
+        app.settings
+            .as_ref()
+            .and_then(|s| s.get(name))
+            .and_then(Value::as_str)
+    };
+    let mut checks = Vec::new();
+    let runtime = app
+        .runtime
+        .as_deref()
+        .or(setting("FUNCTIONS_WORKER_RUNTIME"));
+    checks.push(match runtime {
+        Some(r) if r.eq_ignore_ascii_case("custom") => Check::pass(
+            "app/runtime",
+            format!("{}: the custom handler runtime", app.name),
+        ),
+        Some(other) => Check::fail(
+            "app/runtime",
+            format!(
+                "{}: its runtime is {other}, not custom: the host never starts resume-handler",
+                app.name
+            ),
+            "deploy the template again, which sets the custom runtime",
+        ),
+        None => Check::unknown(
+            "app/runtime",
+            format!("{}: its runtime could not be read", app.name),
+        ),
+    });
+    checks.push(match &app.principal_id {
+        Some(_) => Check::pass(
+            "app/identity",
+            format!("{}: it has a managed identity", app.name),
+        ),
+        None => Check::fail(
+            "app/identity",
+            format!(
+                "{}: it has no managed identity, so it cannot sign in to Graph or read its queues",
+                app.name
+            ),
+            "deploy the template again, which enables it (or: az functionapp identity assign)",
+        ),
+    });
+    let kinds = setting("LIST_IN_PROGRESS_KINDS").unwrap_or("task,accessRequest");
+    let reports_requests = kinds
+        .split(',')
+        .filter_map(Kind::parse)
+        .any(|k| k == Kind::AccessRequest);
+    if reports_requests {
+        checks.push(match context.graph_roles {
+            Some(roles) if EM_READ.iter().any(|r| roles.contains(*r)) => Check::pass(
+                "app/reportKinds",
+                "LIST_IN_PROGRESS_KINDS includes accessRequest, and the identity may read Entitlement Management",
+            ),
+            Some(_) => Check::fail(
+                "app/reportKinds",
+                "LIST_IN_PROGRESS_KINDS includes accessRequest, but the identity holds no Entitlement Management permission: every report is partial",
+                "grant EntitlementManagement.Read.All (or ReadWrite.All), or set LIST_IN_PROGRESS_KINDS=task",
+            ),
+            None => Check::unknown(
+                "app/reportKinds",
+                "LIST_IN_PROGRESS_KINDS includes accessRequest; whether the identity may read Entitlement Management is unknown",
+            ),
+        });
+    }
+    checks
+}
+
+/// What reads Entitlement Management's requests.
+const EM_READ: [&str; 2] = ["EntitlementManagement.Read.All", EM_WRITE];
 
 /// `GRAPH_RETRY_BUDGET` as the function app has it, checked; the budget the queues' checks
 /// use.
