@@ -16,7 +16,7 @@ use crate::command::{CommandError, Failure, ResourceId};
 use crate::graph::models::{
     iso8601_duration, AuthorizedApps, CustomTaskExtension, LogicAppEndpoint,
 };
-use crate::graph::{Call, GraphClient, GraphPath};
+use crate::graph::{reads, Call, GraphClient, GraphPath};
 use crate::telemetry::escape;
 use clap::{Args, Subcommand};
 use comfy_table::{presets, Table};
@@ -24,14 +24,9 @@ use futures::stream::{self, StreamExt};
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
-const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtensions";
 /// `callbackConfiguration` is abstract in Graph: a PATCH must name the derived type.
 const CALLBACK_TYPE: &str =
     "#microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration";
-/// `authorizedApps` is a navigation property of the derived callback type: Graph returns it
-/// only when expanded, through that type.
-const EXPAND_AUTHORIZED_APPS: &str =
-    "callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ExtensionCommand {
@@ -183,9 +178,7 @@ async fn list(app: &App, args: &ListArgs) -> Result<String, Failure> {
     let client = args.app.as_deref().map(client_id).transpose()?;
     let graph = app.graph().await?;
     let call = call(app);
-    let listed: Vec<CustomTaskExtension> = graph
-        .list(&call, graph.url(&GraphPath::new().words(EXTENSIONS)))
-        .await?;
+    let listed = reads::task_extensions(graph, &call).await?;
     let ids = listed
         .iter()
         .map(|e| extension_id(e.id.as_deref().unwrap_or_default()));
@@ -307,12 +300,13 @@ async fn grant(app: &App, args: &GrantArgs) -> Result<String, Failure> {
     let body = grant_body(&extension, &client_id)?;
     if args.dry_run {
         return Ok(format!(
-            "dry run: would PATCH {EXTENSIONS}/{} with\n{}",
+            "dry run: would PATCH {}/{} with\n{}",
+            reads::TASK_EXTENSIONS,
             id.as_str(),
             serde_json::to_string_pretty(&body).expect("JSON serializes")
         ));
     }
-    let path = GraphPath::new().words(EXTENSIONS).id(&id);
+    let path = GraphPath::new().words(reads::TASK_EXTENSIONS).id(&id);
     graph.patch(&call, &path, &body).await?;
     // Graph answers 204 and documents no shape: the change counts when it reads back.
     let after = read(graph, &call, &id).await?;
@@ -370,10 +364,7 @@ async fn read(
     call: &Call,
     id: &ResourceId,
 ) -> Result<CustomTaskExtension, Failure> {
-    let mut url = graph.url(&GraphPath::new().words(EXTENSIONS).id(id));
-    url.query_pairs_mut()
-        .append_pair("$expand", EXPAND_AUTHORIZED_APPS);
-    Ok(graph.get(call, url).await?.json()?)
+    Ok(reads::task_extension(graph, call, id).await?)
 }
 
 fn extension_id(text: &str) -> Result<ResourceId, Failure> {

@@ -12,17 +12,11 @@ pub use azure::Target;
 use crate::app::App;
 use crate::auth::TokenSource;
 use crate::command::{Failure, ResourceId};
-use crate::graph::models::{
-    AssignmentPolicy, CustomExtension, CustomTaskExtension, Lenient, LenientList,
-};
-use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use crate::graph::models::{CustomExtension, CustomTaskExtension, Lenient, LenientList};
+use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-const EXTENSIONS: &str = "identityGovernance/lifecycleWorkflows/customTaskExtensions";
-const EXPAND_AUTHORIZED_APPS: &str =
-    "callbackConfiguration/microsoft.graph.identityGovernance.customTaskExtensionCallbackConfiguration/authorizedApps";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,20 +127,13 @@ async fn extensions(
     graph: &GraphClient,
     call: &Call,
 ) -> Result<Vec<CustomTaskExtension>, GraphFailure> {
-    let listed: Vec<CustomTaskExtension> = graph
-        .list(call, graph.url(&GraphPath::new().words(EXTENSIONS)))
-        .await?;
-    let ids: Vec<ResourceId> = listed
+    let ids: Vec<ResourceId> = reads::task_extensions(graph, call)
+        .await?
         .iter()
         .filter_map(|e| ResourceId::parse_str("id", e.id.as_deref()?).ok())
         .collect();
     stream::iter(ids)
-        .map(|id| async move {
-            let mut url = graph.url(&GraphPath::new().words(EXTENSIONS).id(&id));
-            url.query_pairs_mut()
-                .append_pair("$expand", EXPAND_AUTHORIZED_APPS);
-            graph.get(call, url).await?.json::<CustomTaskExtension>()
-        })
+        .map(|id| async move { reads::task_extension(graph, call, &id).await })
         .buffered(app.settings.graph.max_concurrency)
         .collect::<Vec<_>>()
         .await
@@ -155,19 +142,12 @@ async fn extensions(
 }
 
 /// Entitlement Management's custom extensions that some assignment policy runs, each once:
-/// one listing of the policies, as the report reads them.
+/// the policies as the report reads them.
 async fn access_extensions(
     graph: &GraphClient,
     call: &Call,
 ) -> Result<Vec<CustomExtension>, GraphFailure> {
-    let mut url = graph.url(
-        &GraphPath::new().words("identityGovernance/entitlementManagement/assignmentPolicies"),
-    );
-    url.query_pairs_mut().append_pair(
-        "$expand",
-        "customExtensionStageSettings($expand=customExtension)",
-    );
-    let policies: Vec<AssignmentPolicy> = graph.list(call, url).await?;
+    let policies = reads::assignment_policies(graph, call).await?;
     let mut seen = BTreeSet::new();
     Ok(policies
         .into_iter()

@@ -18,7 +18,7 @@ use crate::command::Kind;
 use crate::graph::models::{
     AssignmentPolicy, AssignmentRequest, CalloutInstance, CalloutStatus, Stage,
 };
-use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +27,6 @@ use time::OffsetDateTime;
 use url::Url;
 
 const REQUESTS: &str = "identityGovernance/entitlementManagement/assignmentRequests";
-const POLICIES: &str = "identityGovernance/entitlementManagement/assignmentPolicies";
 const SELECT: &str =
     "id,state,status,createdDateTime,completedDateTime,customExtensionCalloutInstances";
 
@@ -185,7 +184,7 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
     if g.waiting.is_empty() {
         return g;
     }
-    match within(call.deadline(), policies(graph, call)).await {
+    match within(call.deadline(), reads::assignment_policies(graph, call)).await {
         None => g.cut_short = true,
         Some(Err(failure)) => g.errors.push(error(&failure)),
         Some(Ok(policies)) => g.uses = uses(policies),
@@ -345,17 +344,6 @@ struct Callouts {
     waiting: Vec<WaitingCallout>,
     /// A waiting request's id that this app would not put in a path.
     unusable: Vec<GraphFailure>,
-}
-
-/// Every assignment policy, with its access package and the custom extension it runs at
-/// each stage: one listing for the tenant, however many access packages wait.
-async fn policies(graph: &GraphClient, call: &Call) -> Result<Vec<AssignmentPolicy>, GraphFailure> {
-    let mut url = graph.url(&GraphPath::new().words(POLICIES));
-    url.query_pairs_mut().append_pair(
-        "$expand",
-        "accessPackage($select=id),customExtensionStageSettings($expand=customExtension)",
-    );
-    graph.list(call, url).await
 }
 
 fn uses(policies: Vec<AssignmentPolicy>) -> BTreeMap<ExtensionInPackage, ExtensionUse> {

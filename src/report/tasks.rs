@@ -16,7 +16,7 @@ use crate::command::{Kind, ResourceId};
 use crate::graph::models::{
     CustomExtension, ProcessingStatus, Task, TaskProcessingResult, Workflow,
 };
-use crate::graph::{Call, GraphClient, GraphFailure, GraphPath};
+use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -371,11 +371,7 @@ async fn results(
 /// The extension's callback timeout, when it can be read.
 async fn callback_timeout(graph: &GraphClient, call: &Call, extension: &str) -> Option<Duration> {
     let id = ResourceId::parse_str("customTaskExtensionID", extension).ok()?;
-    let url = graph.url(
-        &GraphPath::new()
-            .words("identityGovernance/lifecycleWorkflows/customTaskExtensions")
-            .id(&id),
-    );
+    let url = graph.url(&GraphPath::new().words(reads::TASK_EXTENSIONS).id(&id));
     let extension: CustomExtension = graph.get(call, url).await.ok()?.json().ok()?;
     extension.callback_timeout()
 }
