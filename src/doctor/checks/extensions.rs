@@ -1,12 +1,12 @@
 //! The custom extensions that call the starters: Lifecycle Workflows' task extensions and
 //! Entitlement Management's access package extensions.
 use super::app::{holds, LCW_WRITE};
+use super::starters::starter_for;
 use super::{Check, Context, TASK_TIMEOUTS};
 use crate::doctor::azure::{Deployment, LogicApp, Target};
 use crate::graph::models::{
-    iso8601_duration, AuthorizedApps, CustomExtension, CustomTaskExtension, LogicAppEndpoint,
+    iso8601_duration, AuthorizedApps, CustomExtension, CustomTaskExtension, LogicAppEndpoint, Typed,
 };
-use serde_json::Value;
 use std::time::Duration;
 
 /// Whether `endpoint` is the Logic App `starter` of the target's resource group.
@@ -21,6 +21,25 @@ fn calls(endpoint: Option<&LogicAppEndpoint>, starter: &LogicApp, target: &Targe
             && e.logic_app_workflow_name.is_some()
             && e.logic_app_workflow_name.as_deref() == starter.name.as_deref()
     })
+}
+
+/// Whether callouts carry a proof-of-possession token, which the starters' AADPOP policy
+/// requires.
+fn pop_check(id: String, label: &str, authentication: Option<&Typed>, fix: &str) -> Check {
+    match authentication.and_then(|a| a.odata_type.as_deref()) {
+        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => Check::pass(
+            id,
+            format!("{label}: callouts carry a proof-of-possession token"),
+        ),
+        other => Check::fail(
+            id,
+            format!(
+                "{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses",
+                other.unwrap_or("nothing")
+            ),
+            fix,
+        ),
+    }
 }
 
 /// Entitlement Management's longest callback timeout: 14 days.
@@ -56,20 +75,12 @@ pub(super) fn access_extension_checks(
             "Entra admin center → Identity Governance → Catalogs → the catalog → Custom extensions → the extension → Details: choose the starter (the template's output entitlementManagementStarterName)",
         )
     }];
-    let authentication = extension
-        .authentication_configuration
-        .as_ref()
-        .and_then(|a| a.odata_type.as_deref());
-    checks.push(match authentication {
-        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => {
-            Check::pass(id("pop"), format!("{label}: callouts carry a proof-of-possession token"))
-        }
-        other => Check::fail(
-            id("pop"),
-            format!("{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses", other.unwrap_or("nothing")),
-            "Entra admin center → the catalog's custom extension → Details: proof of possession (POP)",
-        ),
-    });
+    checks.push(pop_check(
+        id("pop"),
+        label,
+        extension.authentication_configuration.as_ref(),
+        "Entra admin center → the catalog's custom extension → Details: proof of possession (POP)",
+    ));
     let timeout = extension
         .callback_configuration
         .as_ref()
@@ -104,44 +115,23 @@ pub(super) fn extension_checks(
 
     let endpoint = extension.endpoint_configuration.as_ref();
     let logic_app = endpoint.and_then(|e| e.logic_app_workflow_name.as_deref());
-    let in_target = endpoint.is_some_and(|e| {
-        e.subscription_id
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(context.target.subscription.as_str()))
-            && e.resource_group_name
-                .as_deref()
-                .is_some_and(|g| g.eq_ignore_ascii_case(context.target.resource_group.as_str()))
-    });
-    let starter = deployment.starters.iter().find(|s| {
-        s.name.as_deref().is_some_and(|n| Some(n) == logic_app)
-            && s.properties
-                .as_ref()
-                .and_then(|p| p.parameters.as_ref())
-                .and_then(|p| p.pointer("/resumeQueueUrl/value"))
-                .and_then(Value::as_str)
-                .is_some_and(|url| url.ends_with("/resume-task/messages"))
-    });
-    checks.push(match (in_target, starter) {
-        (true, Some(_)) => Check::pass(id("starter"), format!("{label}: calls {}, this deployment's Lifecycle Workflows starter", logic_app.unwrap_or_default())),
-        _ => Check::fail(
+    let starter = starter_for(deployment, "resume-task")
+        .filter(|starter| calls(endpoint, starter, context.target));
+    checks.push(match starter {
+        Some(_) => Check::pass(id("starter"), format!("{label}: calls {}, this deployment's Lifecycle Workflows starter", logic_app.unwrap_or_default())),
+        None => Check::fail(
             id("starter"),
             format!("{label}: calls {} in {}/{}, not this deployment's Lifecycle Workflows starter: its callouts never reach the resume-task queue", logic_app.unwrap_or("no Logic App"), endpoint.and_then(|e| e.subscription_id.as_deref()).unwrap_or("?"), endpoint.and_then(|e| e.resource_group_name.as_deref()).unwrap_or("?")),
             "Entra admin center → Lifecycle workflows → Custom extensions → the extension → Logic App: choose the starter (the template's output lifecycleWorkflowsStarterName)",
         ),
     });
 
-    let authentication = extension
-        .authentication_configuration
-        .as_ref()
-        .and_then(|a| a.odata_type.as_deref());
-    checks.push(match authentication {
-        Some(t) if t.ends_with("azureAdPopTokenAuthentication") => Check::pass(id("pop"), format!("{label}: callouts carry a proof-of-possession token")),
-        other => Check::fail(
-            id("pop"),
-            format!("{label}: callouts authenticate with {}, which the starter's AADPOP policy refuses", other.unwrap_or("nothing")),
-            "Entra admin center → the extension → Basics: Authentication → proof of possession (POP)",
-        ),
-    });
+    checks.push(pop_check(
+        id("pop"),
+        label,
+        extension.authentication_configuration.as_ref(),
+        "Entra admin center → the extension → Basics: Authentication → proof of possession (POP)",
+    ));
 
     let timeout = extension.timeout();
     let parsed = timeout.and_then(iso8601_duration);

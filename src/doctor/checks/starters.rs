@@ -30,16 +30,7 @@ pub(super) fn starter_checks(
         ),
     });
 
-    let queue_url = properties
-        .and_then(|p| p.parameters.as_ref())
-        .and_then(|p| p.pointer("/resumeQueueUrl/value"))
-        .and_then(Value::as_str);
-    let queue = QUEUES.iter().find(|(q, _)| {
-        queue_url.is_some_and(|url| {
-            url.trim_end_matches('/')
-                .ends_with(&format!("/{q}/messages"))
-        })
-    });
+    let queue = QUEUES.iter().find(|(q, _)| sends_to(starter, q));
     let known_queue = queue.filter(|(q, _)| {
         deployment
             .queues
@@ -55,7 +46,7 @@ pub(super) fn starter_checks(
             id("queue"),
             format!(
                 "{name}: its resumeQueueUrl ({}) names no queue of this deployment",
-                queue_url.unwrap_or("missing")
+                queue_url(starter).unwrap_or("missing")
             ),
             redeploy(context.target),
         ),
@@ -154,16 +145,24 @@ fn condition_check(starter: &LogicApp, id: &str, context: &Context<'_>) -> Check
 
 /// The deployment's starter that sends to `queue`.
 pub(super) fn starter_for<'a>(deployment: &'a Deployment, queue: &str) -> Option<&'a LogicApp> {
-    deployment.starters.iter().find(|s| {
-        s.properties
-            .as_ref()
-            .and_then(|p| p.parameters.as_ref())
-            .and_then(|p| p.pointer("/resumeQueueUrl/value"))
-            .and_then(Value::as_str)
-            .is_some_and(|url| {
-                url.trim_end_matches('/')
-                    .ends_with(&format!("/{queue}/messages"))
-            })
+    deployment.starters.iter().find(|s| sends_to(s, queue))
+}
+
+/// Where the starter sends its commands: its `resumeQueueUrl` parameter.
+fn queue_url(starter: &LogicApp) -> Option<&str> {
+    starter
+        .properties
+        .as_ref()
+        .and_then(|p| p.parameters.as_ref())
+        .and_then(|p| p.pointer("/resumeQueueUrl/value"))
+        .and_then(Value::as_str)
+}
+
+/// Whether the starter sends to `queue` (Service Bus's `…/{queue}/messages`).
+fn sends_to(starter: &LogicApp, queue: &str) -> bool {
+    queue_url(starter).is_some_and(|url| {
+        url.trim_end_matches('/')
+            .ends_with(&format!("/{queue}/messages"))
     })
 }
 
