@@ -11,7 +11,7 @@
 //! waiting requests; then the documented `createdDateTime gt` filter over [`LOOKBACK`]; then
 //! the same without the target. Whichever answers, a request is reported only when one of its
 //! callouts says `waitingForCallback`.
-use super::build::SweepError;
+use super::build::{format_utc, parse_date, SweepError};
 use super::{listed_id, within};
 use crate::app::App;
 use crate::command::Kind;
@@ -22,7 +22,6 @@ use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use url::Url;
 
@@ -90,11 +89,7 @@ impl Listing {
         match self {
             Listing::WaitingStatus => "status eq 'WaitingForCallback'".into(),
             Listing::RecentWithTarget | Listing::Recent => {
-                let since = OffsetDateTime::now_utc() - LOOKBACK;
-                let since = since
-                    .replace_nanosecond(0)
-                    .unwrap_or(since)
-                    .format(&Rfc3339)
+                let since = format_utc(OffsetDateTime::now_utc() - LOOKBACK)
                     .expect("a date within a year of now formats");
                 format!("createdDateTime gt {since}")
             }
@@ -272,10 +267,7 @@ pub(super) async fn gather_slipped(
         Some(Ok(requests)) => requests,
     };
     for mut request in requests {
-        let ended = request
-            .completed_date_time
-            .as_deref()
-            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+        let ended = request.completed_date_time.as_deref().and_then(parse_date);
         if ended.is_some_and(|at| at < since) {
             continue;
         }

@@ -191,7 +191,7 @@ pub(super) fn report(
     keep: Option<usize>,
 ) -> Report {
     let now = OffsetDateTime::now_utc();
-    let date = |text: Option<&str>| text.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    let date = |text: Option<&str>| text.and_then(parse_date);
     let waiting = |started: Option<OffsetDateTime>, timeout: Option<Duration>| {
         Waiting::new(started, timeout, now, stale_after)
     };
@@ -445,8 +445,13 @@ impl Report {
     }
 }
 
+/// A date Graph wrote (RFC 3339), or `None` for one that is not.
+pub(super) fn parse_date(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
 /// RFC 3339 in UTC to the second; `None` for a time RFC 3339 cannot write (past year 9999).
-fn format_utc(at: OffsetDateTime) -> Option<String> {
+pub(super) fn format_utc(at: OffsetDateTime) -> Option<String> {
     let at = at.to_offset(time::UtcOffset::UTC);
     at.replace_nanosecond(0).unwrap_or(at).format(&Rfc3339).ok()
 }

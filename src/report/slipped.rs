@@ -12,7 +12,7 @@
 //! window, or has not ended.
 use super::access_requests::{self, SlippedCallout};
 use super::bounded_name;
-use super::build::SweepError;
+use super::build::{format_utc, SweepError};
 use super::tasks::{self, Found, Wanted};
 use crate::app::App;
 use crate::command::{Kind, ResourceId};
@@ -21,7 +21,6 @@ use crate::graph::Call;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// Why an item slipped.
@@ -163,11 +162,7 @@ pub async fn slipped(app: &App, call: &Call, window: Duration) -> SlippedReport 
         (a.at().is_none(), a.at(), a.kind()).cmp(&(b.at().is_none(), b.at(), b.kind()))
     });
     SlippedReport {
-        since: since
-            .replace_nanosecond(0)
-            .unwrap_or(since)
-            .format(&Rfc3339)
-            .expect("a time near now formats"),
+        since: format_utc(since).expect("a time near now formats"),
         count: items.len(),
         partial: cut_short || !errors.is_empty(),
         graph_calls: call.graph_requests(),

@@ -9,7 +9,7 @@
 //! its tasks, and one per custom task (plus one per extra page of waiting results): for
 //! 100 workflows with 5 custom tasks each, about 600 calls. Walking userProcessingResults
 //! instead costs a call per user per workflow, 10,000 for the same tenant.
-use super::build::SweepError;
+use super::build::{parse_date, SweepError};
 use super::{bounded_name, concurrently_within, listed_id, within};
 use crate::app::App;
 use crate::command::{Kind, ResourceId};
@@ -20,7 +20,6 @@ use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 const WORKFLOWS: &str = "identityGovernance/lifecycleWorkflows/workflows";
@@ -362,7 +361,7 @@ async fn results(
             Wanted::FailedSince(since) => r
                 .completed_date_time
                 .as_deref()
-                .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok())
+                .and_then(parse_date)
                 .is_some_and(|at| at >= since),
         })
         .collect())
