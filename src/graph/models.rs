@@ -127,6 +127,13 @@ pub struct AssignmentRequest {
     pub custom_extension_callout_instances: LenientList<CalloutInstance>,
 }
 
+impl AssignmentRequest {
+    /// Who the request is for: its assignment's target, where Graph expanded it.
+    pub fn target(&self) -> Option<&AccessPackageSubject> {
+        self.assignment.as_ref()?.target.as_ref()
+    }
+}
+
 /// An object Graph names: an access package, a user.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]

@@ -225,11 +225,10 @@ pub(super) fn report(
     if let Some(g) = requests {
         items.extend(g.waiting.into_iter().map(|found| {
             let request = &*found.request;
-            let package = request.access_package.as_ref().cloned().unwrap_or_default();
+            let package = request.access_package.as_ref();
             let callout = found.callout;
             let used = package
-                .id
-                .as_ref()
+                .and_then(|p| p.id.as_ref())
                 .zip(callout.custom_extension_id.as_ref())
                 .and_then(|(access_package_id, custom_extension_id)| {
                     g.uses.get(&ExtensionInPackage {
@@ -241,10 +240,7 @@ pub(super) fn report(
                 .filter(|u| u.stages.len() == 1)
                 .and_then(|u| u.stages.first().cloned());
             let created_stage = stage == Some(Stage::Created);
-            let target = request
-                .assignment
-                .as_ref()
-                .and_then(|a| a.target.as_ref().cloned());
+            let target = request.target();
             let created = date(request.created_date_time.as_deref());
             let timeout = used.and_then(|u| u.timeout);
             let mut waited = waiting(created.filter(|_| created_stage), timeout);
@@ -255,13 +251,13 @@ pub(super) fn report(
             }
             Item::AccessRequest(Box::new(AccessRequestItem {
                 assignment_request_id: request.id.as_deref().unwrap_or_default().to_string(),
-                access_package_id: package.id.into_option(),
-                access_package_name: bounded_name(package.display_name.as_deref()),
+                access_package_id: package.and_then(|p| p.id.as_ref().cloned()),
+                access_package_name: bounded_name(package.and_then(|p| p.display_name.as_deref())),
                 stage,
                 custom_extension_stage_instance_id: callout.id.into_option().unwrap_or_default(),
                 custom_extension_id: callout.custom_extension_id.into_option(),
-                target_id: target.as_ref().and_then(|t| t.object_id.as_ref().cloned()),
-                target_name: target.and_then(|t| bounded_name(t.display_name.as_deref())),
+                target_id: target.and_then(|t| t.object_id.as_ref().cloned()),
+                target_name: bounded_name(target.and_then(|t| t.display_name.as_deref())),
                 request_state: request.state.as_ref().cloned(),
                 waiting: waited,
                 request_created_date_time: created.and_then(format_utc),

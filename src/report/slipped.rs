@@ -200,7 +200,7 @@ fn request_item(slipped: SlippedCallout) -> Option<SlippedItem> {
         _ => return None,
     };
     let package = request.access_package.as_ref();
-    let target = request.assignment.as_ref().and_then(|a| a.target.as_ref());
+    let target = request.target();
     Some(SlippedItem::AccessRequest(Box::new(SlippedAccessRequest {
         slipped: reason,
         assignment_request_id: request.id.as_deref().unwrap_or_default().to_string(),
