@@ -43,15 +43,8 @@ impl App {
     pub async fn graph(&self) -> Result<&GraphClient, GraphFailure> {
         self.graph
             .get_or_try_init(|| async {
-                let tokens = TokenSource::from_settings(&self.settings).map_err(|e| {
-                    GraphFailure::SignIn {
-                        reason: format!(
-                            "{} cannot be set up: {}",
-                            self.settings.graph.auth.describe(),
-                            e.what()
-                        ),
-                    }
-                })?;
+                let tokens =
+                    TokenSource::from_settings(&self.settings).map_err(GraphFailure::from_auth)?;
                 GraphClient::new(&self.settings, tokens).map_err(|_| GraphFailure::Unexpected {
                     reason: "the HTTP client for Graph could not be built".into(),
                     request_id: None,

@@ -128,17 +128,24 @@ impl TokenSource {
         Self::for_scope(settings, settings.graph.cloud.resource_manager_scope())
     }
 
+    /// A credential that cannot even be set up is a sign-in problem, whatever the cause.
     fn for_scope(settings: &Settings, scope: String) -> Result<Self, AuthError> {
         let auth = settings.graph.auth.clone();
         let cloud = settings.graph.cloud;
+        let cannot_set_up = |e: AuthError| AuthError {
+            message: format!("{} cannot be set up: {}", auth.describe(), e.message),
+            cannot_sign_in: true,
+        };
         let http = crate::outbound::client(settings, Some(TOKEN_TIMEOUT))
             .build()
-            .map_err(|_| AuthError::new("its HTTP client could not be built"))?;
+            .map_err(|_| cannot_set_up(AuthError::new("its HTTP client could not be built")))?;
         let transport = Transport::new(Arc::new(http));
+        let factory_auth = auth.clone();
         Self::new(
             scope,
-            Box::new(move || credential(&auth, cloud, &transport)),
+            Box::new(move || credential(&factory_auth, cloud, &transport)),
         )
+        .map_err(cannot_set_up)
     }
 
     /// A token source over any credential factory (tests use their own credentials).

@@ -45,7 +45,6 @@ pub(super) async fn run(app: &App, args: &DoctorArgs) -> ExitCode {
         }
         Err(failure) => {
             let hint = match &failure {
-                Failure::SignIn { .. } => Some(super::SIGN_IN),
                 Failure::NotFound { .. } => Some("check --subscription and --resource-group: Resource Manager found no such subscription or resource group"),
                 Failure::Forbidden { .. } => Some("doctor reads the resource group: the signed-in identity needs Reader on it, and Website Contributor (or …/config/list/action) for the app's settings"),
                 _ => None,

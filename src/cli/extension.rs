@@ -392,7 +392,6 @@ fn hint(failure: &Failure) -> Option<&'static str> {
         Failure::Forbidden { .. } => "changing an extension needs LifecycleWorkflows.ReadWrite.All (or LifecycleWorkflows-CustomExt.ReadWrite.All) and, signed in as a person, Logic App Contributor on the extension's Logic App",
         Failure::NotFound { .. } => "check the id: `az rest --url https://graph.microsoft.com/v1.0/identityGovernance/lifecycleWorkflows/customTaskExtensions` lists them",
         Failure::Unavailable { .. } => "Graph is throttling or unavailable: try again later",
-        Failure::SignIn { .. } => super::SIGN_IN,
         _ => return None,
     })
 }

@@ -343,10 +343,15 @@ fn print_outcome(result: Result<Outcome, Failure>, json: bool, help: &str) -> Ex
     }
 }
 
-/// Prints a failure (as JSON, or as an error line with Graph's request id and what to do);
-/// the exit code: 2 for a mistake in the command, 1 otherwise.
+/// Prints a failure (as JSON, or as an error line with Graph's request id and what to do:
+/// the command's `hint`, or for every command alike how to sign in); the exit code: 2 for a
+/// mistake in the command or the settings, 1 otherwise.
 fn print_failure(failure: &Failure, json: bool, hint: Option<&str>) -> ExitCode {
     let problem = failure.problem();
+    let hint = match failure {
+        Failure::SignIn { .. } => Some(SIGN_IN),
+        _ => hint,
+    };
     if json {
         print_json(&problem.to_json());
     } else {
@@ -389,8 +394,9 @@ fn hint(failure: &Failure) -> Option<&'static str> {
         Failure::NotFound { .. } => "check the ids: Graph has no such task result or request",
         Failure::Conflict { .. } => "the work is no longer waiting; nothing to resume",
         Failure::Unavailable { .. } => "Graph is throttling or unavailable: try again later",
-        Failure::SignIn { .. } => SIGN_IN,
-        Failure::WorkflowNotAllowed { .. } | Failure::GraphError { .. } => return None,
+        Failure::WorkflowNotAllowed { .. } | Failure::GraphError { .. } | Failure::SignIn { .. } => {
+            return None
+        }
     })
 }
 

@@ -64,13 +64,7 @@ impl Checklist {
 /// subscription (a sign-in, a wrong id, no access) is the answer instead of a checklist.
 pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
     let settings = &app.settings;
-    let tokens = TokenSource::for_resource_manager(settings).map_err(|e| Failure::SignIn {
-        reason: format!(
-            "{} cannot be set up: {}",
-            settings.graph.auth.describe(),
-            e.what()
-        ),
-    })?;
+    let tokens = TokenSource::for_resource_manager(settings).map_err(GraphFailure::from_auth)?;
     let arm = GraphClient::for_root(settings, settings.resource_manager.clone(), tokens).map_err(
         |_| Failure::GraphError {
             status: None,

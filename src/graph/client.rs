@@ -365,10 +365,7 @@ impl GraphClient {
     async fn token_until(&self, deadline: Instant) -> Result<Secret, GraphFailure> {
         match timeout_at(deadline.into(), self.tokens.token()).await {
             Ok(Ok(token)) => Ok(token),
-            Ok(Err(e)) if e.cannot_sign_in => Err(GraphFailure::SignIn {
-                reason: e.what().to_string(),
-            }),
-            Ok(Err(e)) => Err(GraphFailure::unavailable(e.to_string())),
+            Ok(Err(e)) => Err(GraphFailure::from_auth(e)),
             Err(_) => Err(GraphFailure::unavailable(
                 "the token endpoint did not answer within the retry budget",
             )),

@@ -3,6 +3,7 @@
 //! request id, each checked to look like one: an answer's free text could hold anything,
 //! a token included, and it never reaches a caller or a log line.
 use super::retry::MAX_WAIT;
+use crate::auth::AuthError;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -42,6 +43,17 @@ pub enum GraphFailure {
 }
 
 impl GraphFailure {
+    /// A token that could not be had: a credential that cannot sign in at all is `SignIn`,
+    /// anything else an outage of the token endpoint.
+    pub fn from_auth(error: AuthError) -> Self {
+        match error.cannot_sign_in {
+            true => GraphFailure::SignIn {
+                reason: error.what().to_string(),
+            },
+            false => GraphFailure::unavailable(error.to_string()),
+        }
+    }
+
     pub fn unavailable(reason: impl Into<String>) -> Self {
         GraphFailure::Unavailable {
             reason: reason.into(),
