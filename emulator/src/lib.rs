@@ -130,11 +130,13 @@ impl Running {
         format!("{}/msi/token", self.url())
     }
 
-    /// The settings that point resume-handler at this emulator, as Graph and as its managed
-    /// identity: `GRAPH_BASE_URL`, `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
-    pub fn handler_settings(&self) -> [(&'static str, String); 3] {
+    /// The settings that point resume-handler at this emulator, as Graph, as Resource
+    /// Manager and as its managed identity: `GRAPH_BASE_URL`, `ARM_BASE_URL`,
+    /// `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
+    pub fn handler_settings(&self) -> [(&'static str, String); 4] {
         [
             ("GRAPH_BASE_URL", self.url()),
+            ("ARM_BASE_URL", self.url()),
             ("IDENTITY_ENDPOINT", self.identity_endpoint()),
             (
                 "IDENTITY_HEADER",

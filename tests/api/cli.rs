@@ -1,53 +1,14 @@
 //! The operator commands, run as a person runs them: the binary with arguments, against the
 //! emulator, answering on stdout and stderr with an exit code.
-use crate::helpers::SMALL_TENANT;
+use crate::helpers::{run_cli as run, run_cli_answering as run_answering, SMALL_TENANT};
 use graph_emulator::{Emulator, GenerateSpec, Running, Settings};
 use serde_json::Value;
-use std::process::Output;
 
 async fn emulator() -> Running {
     let spec: GenerateSpec = SMALL_TENANT.parse().unwrap();
     Emulator::start(graph_emulator::generate(&spec), Settings::default(), 0)
         .await
         .unwrap()
-}
-
-/// `resume-handler <args>` with the emulator as Graph and as the managed identity.
-async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
-    run_answering(graph, args, "").await
-}
-
-/// The same, with `input` typed at the command's prompt.
-async fn run_answering(
-    graph: &Running,
-    args: &[&str],
-    input: &str,
-) -> (Option<i32>, String, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(graph.handler_settings())
-        .env("GRAPH_RETRY_BUDGET", "5s")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).await.unwrap();
-    drop(stdin);
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().await.unwrap();
-    (
-        status.code(),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
 }
 
 fn task_args<'a>(ids: &'a (String, String, String), status: &'a str) -> Vec<&'a str> {

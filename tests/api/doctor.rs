@@ -1,7 +1,7 @@
 //! `resume-handler doctor` against the emulator playing Resource Manager and Graph: the
 //! template's healthy deployment is all ✓, and each misconfiguration turns exactly its own
 //! checks ✗ (or ! where the doctor cannot tell), with a fix.
-use crate::helpers::SMALL_TENANT;
+use crate::helpers::{run_cli as run, SMALL_TENANT};
 use graph_emulator::generate::{deploy, RESOURCE_GROUP, SUBSCRIPTION_ID};
 use graph_emulator::{Emulator, GenerateSpec, Running, Settings, Tenant};
 use serde_json::{json, Value};
@@ -24,25 +24,6 @@ fn healthy() -> Tenant {
     let mut tenant = graph_emulator::generate(&spec);
     deploy(&mut tenant);
     tenant
-}
-
-/// `resume-handler <args>` with the emulator as Graph, Resource Manager and the identity.
-async fn run(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(graph.handler_settings())
-        .env("ARM_BASE_URL", graph.url())
-        .env("GRAPH_RETRY_BUDGET", "5s")
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 async fn doctor(tenant: Tenant) -> (Option<i32>, Value, Running) {

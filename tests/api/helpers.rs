@@ -271,3 +271,42 @@ pub fn queue_payload(
 pub fn timer_payload() -> Value {
     host_sim::timer_payload(true)
 }
+
+/// `resume-handler <args>`, an operator command, with the emulator as Graph, Resource
+/// Manager and the managed identity: its exit code, stdout and stderr.
+pub async fn run_cli(graph: &Running, args: &[&str]) -> (Option<i32>, String, String) {
+    run_cli_answering(graph, args, "").await
+}
+
+/// The same, with `input` typed at the command's prompt.
+pub async fn run_cli_answering(
+    graph: &Running,
+    args: &[&str],
+    input: &str,
+) -> (Option<i32>, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_resume-handler"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(graph.handler_settings())
+        .env("GRAPH_RETRY_BUDGET", "5s")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    let std::process::Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().await.unwrap();
+    (
+        status.code(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
