@@ -239,6 +239,16 @@ impl Layout {
             width: columns.or(terminal),
         }
     }
+
+    /// Lets `table` wrap its cells within the width, or not at all where there is none.
+    pub(super) fn arrange(self, table: &mut Table) {
+        match self.width {
+            Some(width) => table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(width),
+            None => table.set_content_arrangement(ContentArrangement::Disabled),
+        };
+    }
 }
 
 /// A column of the table: its header, whether its cells may wrap, and what it shows of an item.
@@ -417,25 +427,18 @@ fn table_of(report: &Report, columns: &[&Column], width: Option<u16>) -> String 
     table
         .load_style(presets::ASCII_BORDERS_ONLY_CONDENSED)
         .set_header(shown.iter().map(|c| c.header));
-    match width {
-        Some(width) => {
-            table
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_width(width);
-            for (index, column) in shown.iter().enumerate() {
-                // A name squeezed under MIN_NAME_WIDTH reads as noise: a column is dropped
-                // instead (the table then comes out too wide, and `table` drops one).
-                let constraint = match column.wraps {
-                    true => ColumnConstraint::LowerBoundary(Width::Fixed(MIN_NAME_WIDTH)),
-                    false => ColumnConstraint::ContentWidth,
-                };
-                if let Some(c) = table.column_mut(index) {
-                    c.set_constraint(constraint);
-                }
+    Layout { width }.arrange(&mut table);
+    if width.is_some() {
+        for (index, column) in shown.iter().enumerate() {
+            // A name squeezed under MIN_NAME_WIDTH reads as noise: a column is dropped
+            // instead (the table then comes out too wide, and `table` drops one).
+            let constraint = match column.wraps {
+                true => ColumnConstraint::LowerBoundary(Width::Fixed(MIN_NAME_WIDTH)),
+                false => ColumnConstraint::ContentWidth,
+            };
+            if let Some(c) = table.column_mut(index) {
+                c.set_constraint(constraint);
             }
-        }
-        None => {
-            table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
     for item in &report.items {

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::graph::Call;
 use crate::report::{self, SlippedItem, SlippedReport};
 use crate::telemetry::escape;
-use comfy_table::{presets, ContentArrangement, Table};
+use comfy_table::{presets, Table};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -47,12 +47,7 @@ fn table(report: &SlippedReport, layout: Layout) -> String {
             "id",
             "why / Logic App run",
         ]);
-    match layout.width {
-        Some(width) => table
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width),
-        None => table.set_content_arrangement(ContentArrangement::Disabled),
-    };
+    layout.arrange(&mut table);
     for item in &report.items {
         let (place, step, id, why) = match item {
             SlippedItem::Task(t) => (
