@@ -65,10 +65,6 @@ impl Front {
         &self.queues
     }
 
-    pub fn app(&self) -> &FunctionApp {
-        &self.app
-    }
-
     /// Serves on 127.0.0.1:`port` (0 for any) and starts each queue's deliveries,
     /// `maxConcurrentCalls` at a time.
     pub async fn serve(self, port: u16) -> std::io::Result<RunningFront> {

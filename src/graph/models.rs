@@ -366,12 +366,6 @@ impl<T: PartialEq> PartialEq<Option<T>> for Lenient<T> {
     }
 }
 
-impl<T> From<Option<T>> for Lenient<T> {
-    fn from(value: Option<T>) -> Self {
-        Self(value)
-    }
-}
-
 impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // Through a `Value`, so that a value of the wrong shape is read whole and dropped
@@ -405,12 +399,6 @@ impl<T> Deref for LenientList<T> {
 
     fn deref(&self) -> &Vec<T> {
         &self.0
-    }
-}
-
-impl<T> From<Vec<T>> for LenientList<T> {
-    fn from(items: Vec<T>) -> Self {
-        Self(items)
     }
 }
 
