@@ -1,10 +1,10 @@
 //! Entitlement Management: access package assignment requests (list, get, with their
 //! `customExtensionCalloutInstances`, `$expand=accessPackage,assignment($expand=target)`)
 //! and the `resume` action; assignment policies with their custom extension stage
-//! settings; access packages. v1.0 serves `assignmentRequests`; beta also the legacy
+//! settings; access packages; catalogs with their custom workflow extensions. v1.0 serves `assignmentRequests`; beta also the legacy
 //! `accessPackageAssignmentRequests`.
 use crate::error::GraphError;
-use crate::model::{AssignmentPolicy, AssignmentRequest, Tenant};
+use crate::model::{AssignmentPolicy, AssignmentRequest, Tenant, WorkflowExtension};
 use crate::odata::{select, select_list, Expand, Filter, Query};
 use crate::route::{unknown_segment, Answer, Call, Outcome};
 use serde_json::{json, Value};
@@ -23,6 +23,7 @@ pub fn route(call: &Call, rest: &[&str]) -> Outcome {
     match rest {
         ["assignmentPolicies", rest @ ..] => return policies(call, rest),
         ["accessPackages", rest @ ..] => return access_packages(call, rest),
+        ["catalogs", rest @ ..] => return catalogs(call, rest),
         _ => {}
     }
     let (collection, rest) = match rest {
@@ -360,33 +361,7 @@ fn policy_json(tenant: &Tenant, policy: &AssignmentPolicy, query: &Query) -> Val
                         .custom_workflow_extensions
                         .iter()
                         .find(|e| e.id == setting.custom_extension_id)
-                        .map(|e| json!({
-                            "@odata.type": "#microsoft.graph.accessPackageAssignmentRequestWorkflowExtension",
-                            "id": e.id,
-                            "displayName": e.display_name,
-                            "endpointConfiguration": match &e.logic_app {
-                                Some(app) => json!({
-                                    "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-                                    "subscriptionId": app.subscription_id,
-                                    "resourceGroupName": app.resource_group_name,
-                                    "logicAppWorkflowName": app.logic_app_workflow_name,
-                                }),
-                                None => json!({
-                                    "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
-                                    "logicAppWorkflowName": "access-check",
-                                }),
-                            },
-                            "authenticationConfiguration": {
-                                "@odata.type": match e.authentication_type.as_str() {
-                                    "" => "#microsoft.graph.azureAdPopTokenAuthentication",
-                                    other => other,
-                                },
-                            },
-                            "callbackConfiguration": {
-                                "@odata.type": "#microsoft.graph.customExtensionCallbackConfiguration",
-                                "timeoutDuration": e.timeout_duration,
-                            },
-                        }))
+                        .map(extension_json)
                         .unwrap_or(Value::Null);
                 }
                 value
@@ -395,6 +370,76 @@ fn policy_json(tenant: &Tenant, policy: &AssignmentPolicy, query: &Query) -> Val
         names.push("customExtensionStageSettings");
     }
     select_list(query.get("$select"), &names, value)
+}
+
+/// An access package custom workflow extension, as Graph shows it.
+fn extension_json(e: &WorkflowExtension) -> Value {
+    json!({
+        "@odata.type": "#microsoft.graph.accessPackageAssignmentRequestWorkflowExtension",
+        "id": e.id,
+        "displayName": e.display_name,
+        "endpointConfiguration": match &e.logic_app {
+            Some(app) => json!({
+                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                "subscriptionId": app.subscription_id,
+                "resourceGroupName": app.resource_group_name,
+                "logicAppWorkflowName": app.logic_app_workflow_name,
+            }),
+            None => json!({
+                "@odata.type": "#microsoft.graph.logicAppTriggerEndpointConfiguration",
+                "logicAppWorkflowName": "access-check",
+            }),
+        },
+        "authenticationConfiguration": {
+            "@odata.type": match e.authentication_type.as_str() {
+                "" => "#microsoft.graph.azureAdPopTokenAuthentication",
+                other => other,
+            },
+        },
+        "callbackConfiguration": {
+            "@odata.type": "#microsoft.graph.customExtensionCallbackConfiguration",
+            "timeoutDuration": e.timeout_duration,
+        },
+    })
+}
+
+/// `catalogs`, `catalogs/{id}` and `catalogs/{id}/customWorkflowExtensions`.
+fn catalogs(call: &Call, rest: &[&str]) -> Outcome {
+    if call.method != Method::GET {
+        return Err(method_not_allowed());
+    }
+    let tenant = call.emulator.read();
+    match rest {
+        [id, "customWorkflowExtensions"] => {
+            if !tenant.catalogs.iter().any(|c| c.id == *id) {
+                return Err(GraphError::not_found("accessPackageCatalog", id));
+            }
+            let extensions = tenant
+                .custom_workflow_extensions
+                .iter()
+                .filter(|e| e.catalog_id == *id)
+                .map(|e| select(&call.query, extension_json(e)))
+                .collect();
+            call.paging(
+                "identityGovernance/entitlementManagement/catalogs/customWorkflowExtensions",
+            )
+            .page(&call.query, extensions)
+            .map(Answer::Json)
+        }
+        _ => {
+            let catalogs = tenant.catalogs.iter().map(|c| {
+                let value = json!({
+                    "id": c.id,
+                    "displayName": c.display_name,
+                    "catalogType": "userManaged",
+                    "state": "published",
+                    "isExternallyVisible": false,
+                });
+                select_list(call.query.get("$select"), &["id"], value)
+            });
+            list_or_get(call, rest, "catalogs", "accessPackageCatalog", catalogs)
+        }
+    }
 }
 
 /// `accessPackages` and `accessPackages/{id}`.

@@ -155,10 +155,19 @@ pub fn generate(spec: &GenerateSpec) -> Tenant {
         access_packages: em.packages,
         assignment_policies: em.policies,
         custom_workflow_extensions: em.extensions,
+        catalogs: vec![Catalog {
+            id: GENERAL_CATALOG_ID.into(),
+            display_name: "General".into(),
+        }],
+        entitlement_role_assignments: Vec::new(),
         azure: Azure::default(),
         settings: None,
     }
 }
+
+/// The catalog of every generated access package custom extension: Entra's built-in one is
+/// named General. A constant, so that generating it draws nothing from the seed.
+pub const GENERAL_CATALOG_ID: &str = "3f7e9a1c-5b2d-4c6e-8a0f-1d2e3c4b5a69";
 
 /// The subscription, resource group and tenant of [`deploy`]'s deployment.
 pub const SUBSCRIPTION_ID: &str = "c500b67c-e9b7-4ad2-a90d-77d41385ae55";
@@ -317,6 +326,7 @@ fn generate_entitlement_management(requests: usize, rng: &mut SplitMix) -> Entit
             timeout_duration: timeout.to_string(),
             logic_app: None,
             authentication_type: String::new(),
+            catalog_id: GENERAL_CATALOG_ID.into(),
         })
         .collect();
     let packages: Vec<AccessPackage> = (0..requests.div_ceil(REQUESTS_PER_PACKAGE))

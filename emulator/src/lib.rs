@@ -9,9 +9,12 @@
 //! - `odata`: `$filter`, `$select` and paging; [`faults`]: injected failures and rate limits;
 //! - [`msi`]: the managed identity endpoint;
 //! - `arm`: Azure Resource Manager, for the deployment `doctor` reads (the tenant's `azure`,
-//!   a healthy one from [`generate::deploy`]).
+//!   a healthy one from [`generate::deploy`]);
+//! - `rbac`: Entitlement Management's role assignments (a catalog role such as *Access
+//!   package assignment manager*), listed and granted.
 //!
-//! The modules import each other one way: `server` → `lcw`/`em`/`arm` → `route` → `odata`/`error`.
+//! The modules import each other one way: `server` → `lcw`/`em`/`arm`/`rbac` → `route` →
+//! `odata`/`error`.
 //!
 //! Tests use it as a library: [`Emulator::start`] binds a free loopback port and serves
 //! until the returned [`Running`] is dropped, and the emulator's state stays inspectable.
@@ -25,6 +28,7 @@ mod lcw;
 pub mod model;
 pub mod msi;
 mod odata;
+mod rbac;
 mod route;
 mod server;
 mod state;

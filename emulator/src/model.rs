@@ -27,7 +27,12 @@
 //!   "assignmentPolicies": [{ "id": "…", "accessPackageId": "…",
 //!     "customExtensionStageSettings": [{ "id": "…", "stage": "assignmentRequestCreated",
 //!                                        "customExtensionId": "…" }] }],
-//!   "customWorkflowExtensions": [{ "id": "…", "displayName": "…", "timeoutDuration": "P1D" }],
+//!   "customWorkflowExtensions": [{ "id": "…", "displayName": "…", "timeoutDuration": "P1D",
+//!                                  "catalogId": "…" }],
+//!   "catalogs": [{ "id": "…", "displayName": "General" }],
+//!   "entitlementRoleAssignments": [{ "principalId": "…",
+//!     "roleDefinitionId": "e2182095-804a-4656-ae11-64734e9b7ae5",
+//!     "appScopeId": "/AccessPackageCatalog/…" }],
 //!   "settings": { "pageSize": 100, "rateLimit": 50, "faults": ["429:times=2,match=/resume"] }
 //! }
 //! ```
@@ -46,6 +51,11 @@ pub struct Tenant {
     pub assignment_policies: Vec<AssignmentPolicy>,
     /// Access package custom workflow extensions (in Graph, each belongs to a catalog).
     pub custom_workflow_extensions: Vec<WorkflowExtension>,
+    /// Access package catalogs: each custom workflow extension belongs to one.
+    pub catalogs: Vec<Catalog>,
+    /// Entitlement Management's own roles (`roleManagement/entitlementManagement`), such as
+    /// a function app's *Access package assignment manager* role on a catalog.
+    pub entitlement_role_assignments: Vec<EntitlementRoleAssignment>,
     /// The deployment in Azure, as Resource Manager shows it (for `doctor`).
     pub azure: Azure,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -310,4 +320,24 @@ pub struct WorkflowExtension {
     /// `authenticationConfiguration`'s type; empty is `#microsoft.graph.azureAdPopTokenAuthentication`.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub authentication_type: String,
+    /// The catalog it belongs to.
+    pub catalog_id: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Catalog {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// A role of Entitlement Management's RBAC provider, held by `principal_id` over one catalog
+/// (`appScopeId` `/AccessPackageCatalog/{id}`) or every catalog (`/`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EntitlementRoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub role_definition_id: String,
+    pub app_scope_id: String,
 }

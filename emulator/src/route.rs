@@ -11,6 +11,8 @@ use warp::http::Method;
 /// What a Graph route answers when it succeeds.
 pub enum Answer {
     Json(Value),
+    /// 201, with what was created.
+    Created(Value),
     NoContent,
 }
 

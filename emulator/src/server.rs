@@ -6,7 +6,7 @@ use crate::faults::{FaultKind, IDENTITY_PATH};
 use crate::model::{FunctionApp, Tenant};
 use crate::odata::Query;
 use crate::route::{unknown_segment, Answer, Call, Outcome};
-use crate::{arm, em, lcw, msi, Emulator, LoggedRequest};
+use crate::{arm, em, lcw, msi, rbac, Emulator, LoggedRequest};
 use bytes::Bytes;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -191,6 +191,12 @@ async fn graph(
             correlation.stamp(&mut r);
             r
         }
+        Ok(Answer::Created(value)) => {
+            let mut r = warp::reply::with_status(warp::reply::json(&value), StatusCode::CREATED)
+                .into_response();
+            correlation.stamp(&mut r);
+            r
+        }
         Ok(Answer::NoContent) => {
             let mut r = StatusCode::NO_CONTENT.into_response();
             correlation.stamp(&mut r);
@@ -300,6 +306,7 @@ fn route(call: &Call) -> Outcome {
         }
         ["identityGovernance", "lifecycleWorkflows", rest @ ..] => lcw::route(call, rest),
         ["identityGovernance", "entitlementManagement", rest @ ..] => em::route(call, rest),
+        ["roleManagement", "entitlementManagement", rest @ ..] => rbac::route(call, rest),
         [first, ..] => Err(unknown_segment(first)),
         [] => Err(unknown_segment("")),
     }

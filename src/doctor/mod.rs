@@ -5,6 +5,7 @@
 //! Each check passes, fails (with the command or portal path that fixes it), or cannot tell
 //! (and says why).
 pub mod azure;
+mod catalogs;
 mod checks;
 
 pub use azure::Target;
@@ -97,6 +98,19 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         ),
         None => (None, None),
     };
+    // The least-privilege route for access requests is read only where it matters.
+    let needs_catalog_roles = graph_roles
+        .as_ref()
+        .is_none_or(|roles| !roles.contains(checks::EM_WRITE));
+    let catalog_access = match (&principal, needs_catalog_roles) {
+        (_, false) => Err(format!("not read: the app holds {}", checks::EM_WRITE)),
+        (None, true) => Err("the function app has no identity".to_string()),
+        (Some(principal), true) => {
+            catalogs::read(graph, &call, principal, settings.graph.max_concurrency)
+                .await
+                .map_err(|failure| Failure::from(failure).problem().message)
+        }
+    };
     let host = settings
         .graph
         .cloud
@@ -110,6 +124,9 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         access_extensions: access_extensions.as_deref().map_err(String::as_str),
         app_client_id: client_id.as_deref(),
         graph_roles: graph_roles.as_ref(),
+        catalog_access: catalog_access.as_ref().map_err(String::as_str),
+        app_principal_id: principal.as_ref().map(ResourceId::as_str),
+        graph_root: settings.graph.cloud.graph_root(),
     };
     Ok(Checklist::of(checks::all(&deployment, &context)))
 }

@@ -2,7 +2,7 @@
 //! template's healthy deployment is all ✓, and each misconfiguration turns exactly its own
 //! checks ✗ (or ! where the doctor cannot tell), with a fix.
 use crate::helpers::{run_cli as run, SMALL_TENANT};
-use graph_emulator::generate::{deploy, RESOURCE_GROUP, SUBSCRIPTION_ID};
+use graph_emulator::generate::{deploy, GENERAL_CATALOG_ID, RESOURCE_GROUP, SUBSCRIPTION_ID};
 use graph_emulator::{Emulator, GenerateSpec, Running, Settings, Tenant};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -77,12 +77,54 @@ fn access_extension<'a>(
         .unwrap()
 }
 
-/// The least-privilege route: the app reads workflows, and resumes through authorizedApps.
+/// The least-privilege route for tasks: the app reads workflows, and resumes through
+/// authorizedApps.
 fn read_only(tenant: &mut Tenant) {
     tenant.azure.function_apps[0].graph_app_roles = vec![
         "LifecycleWorkflows.Read.All".into(),
         "EntitlementManagement.ReadWrite.All".into(),
     ];
+}
+
+/// Entitlement Management's built-in catalog roles, by role definition id.
+const ASSIGNMENT_MANAGER: &str = "e2182095-804a-4656-ae11-64734e9b7ae5";
+const CATALOG_READER: &str = "44272f93-9762-48e8-af59-1b5351b1d6b3";
+
+/// The least-privilege route for access requests: the app reads Entitlement Management, and
+/// holds `role` over the catalog `scope` (`/AccessPackageCatalog/{id}`, or `/` for all).
+fn catalog_role(tenant: &mut Tenant, role: &str, scope: &str) {
+    let app = &mut tenant.azure.function_apps[0];
+    app.graph_app_roles = vec![
+        "LifecycleWorkflows.ReadWrite.All".into(),
+        "EntitlementManagement.Read.All".into(),
+    ];
+    let principal_id = app.principal_id.clone();
+    tenant
+        .entitlement_role_assignments
+        .push(graph_emulator::model::EntitlementRoleAssignment {
+            id: format!("assignment-{}", tenant.entitlement_role_assignments.len()),
+            principal_id,
+            role_definition_id: role.into(),
+            app_scope_id: scope.into(),
+        });
+}
+
+/// A second catalog, holding none of the custom extensions.
+fn sales_catalog(tenant: &mut Tenant) -> String {
+    let id = "5a1e5c47-0b6d-4e2f-9a8c-7d6e5f4a3b2c".to_string();
+    tenant.catalogs.push(graph_emulator::model::Catalog {
+        id: id.clone(),
+        display_name: "Sales".into(),
+    });
+    id
+}
+
+/// The check `what` of every access package extension in use.
+fn each_access_extension(what: &str) -> Vec<String> {
+    access_extensions_in_use(&healthy())
+        .into_iter()
+        .map(|e| format!("accessExtension/{e}/{what}"))
+        .collect()
 }
 
 fn starter<'a>(tenant: &'a mut Tenant, name: &str) -> &'a mut graph_emulator::model::LogicApp {
@@ -105,10 +147,10 @@ async fn the_templates_deployment_is_all_ticks() {
     let access_extensions = access_extensions_in_use(&graph.tenant()).len();
     assert!(access_extensions > 0);
     // 6 per starter, 3 per queue, 6 for the app (retry budget, runtime, identity, report
-    // kinds, 2 Graph permissions), 4 per task extension, 3 per access package extension.
+    // kinds, 2 Graph permissions), 4 per task extension, 4 per access package extension.
     assert_eq!(
         checklist["passed"],
-        2 * 6 + 2 * 3 + 6 + 4 * extensions + 3 * access_extensions
+        2 * 6 + 2 * 3 + 6 + 4 * extensions + 4 * access_extensions
     );
     // Read-only: nothing was written.
     assert!(graph
@@ -288,10 +330,14 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
                 t.azure.function_apps[0].graph_app_roles =
                     vec!["LifecycleWorkflows.ReadWrite.All".into()]
             }),
-            vec![
-                "app/graphPermissions/entitlementManagement".into(),
-                "app/reportKinds".into(),
-            ],
+            [
+                vec![
+                    "app/graphPermissions/entitlementManagement".into(),
+                    "app/reportKinds".into(),
+                ],
+                each_access_extension("authorized"),
+            ]
+            .concat(),
         ),
         (
             "no Graph permission for access requests, which the report leaves out",
@@ -301,7 +347,38 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
                 app.app_settings
                     .insert("LIST_IN_PROGRESS_KINDS".into(), "task".into());
             }),
-            vec!["app/graphPermissions/entitlementManagement".into()],
+            [
+                vec!["app/graphPermissions/entitlementManagement".into()],
+                each_access_extension("authorized"),
+            ]
+            .concat(),
+        ),
+        (
+            "the app's catalog role in another catalog than its extensions'",
+            Box::new(|t| {
+                let sales = sales_catalog(t);
+                catalog_role(
+                    t,
+                    ASSIGNMENT_MANAGER,
+                    &format!("/AccessPackageCatalog/{sales}"),
+                );
+            }),
+            each_access_extension("authorized"),
+        ),
+        (
+            "a catalog role that may not resume",
+            Box::new(|t| {
+                catalog_role(
+                    t,
+                    CATALOG_READER,
+                    &format!("/AccessPackageCatalog/{GENERAL_CATALOG_ID}"),
+                )
+            }),
+            [
+                vec!["app/graphPermissions/entitlementManagement".into()],
+                each_access_extension("authorized"),
+            ]
+            .concat(),
         ),
         (
             "a function app on another runtime",
@@ -345,6 +422,97 @@ async fn the_fix_doctor_gives_for_an_unauthorized_app_makes_it_pass() {
     let (code, stdout, _) = run(&graph, &DOCTOR_JSON).await;
     let after: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(check(&after, &id)["status"], "pass");
+    assert_eq!(code, Some(0));
+}
+
+#[tokio::test]
+async fn the_least_privilege_routes_are_all_ticks() {
+    let mut tenant = healthy();
+    read_only(&mut tenant);
+    catalog_role(
+        &mut tenant,
+        ASSIGNMENT_MANAGER,
+        &format!("/AccessPackageCatalog/{GENERAL_CATALOG_ID}"),
+    );
+    tenant.azure.function_apps[0].graph_app_roles = vec![
+        "LifecycleWorkflows.Read.All".into(),
+        "EntitlementManagement.Read.All".into(),
+    ];
+    let (code, checklist, _) = doctor(tenant).await;
+    assert_eq!(not_passing(&checklist), BTreeSet::new(), "{checklist:#}");
+    assert_eq!(code, Some(0));
+    let em = check(&checklist, "app/graphPermissions/entitlementManagement");
+    assert!(
+        em["message"].as_str().unwrap().contains("in the 1 catalog"),
+        "{em}"
+    );
+
+    // A role over every catalog holds too.
+    let mut tenant = healthy();
+    catalog_role(&mut tenant, ASSIGNMENT_MANAGER, "/");
+    let (code, checklist, _) = doctor(tenant).await;
+    assert_eq!(not_passing(&checklist), BTreeSet::new(), "{checklist:#}");
+    assert_eq!(code, Some(0));
+}
+
+/// Does what an `az rest --method post --url … --body '…'` fix says, against the emulator.
+async fn az_rest_post(graph: &Running, fix: &str) {
+    let command = &fix[fix.find("az rest ").expect(fix)..];
+    let url = command
+        .split(' ')
+        .skip_while(|w| *w != "--url")
+        .nth(1)
+        .unwrap()
+        .replace("https://graph.microsoft.com", &graph.url());
+    let body = command
+        .split("--body '")
+        .nth(1)
+        .and_then(|b| b.strip_suffix('\''))
+        .unwrap();
+    let client = reqwest::Client::new();
+    let token: Value = client
+        .get(format!(
+            "{}?api-version=2019-08-01&resource=https://graph.microsoft.com",
+            graph.identity_endpoint()
+        ))
+        .header("X-IDENTITY-HEADER", &graph.settings().identity_header)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .post(url)
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{fix}");
+}
+
+#[tokio::test]
+async fn the_fix_doctor_gives_for_an_app_without_its_catalog_role_makes_it_pass() {
+    let mut tenant = healthy();
+    let sales = sales_catalog(&mut tenant);
+    catalog_role(
+        &mut tenant,
+        ASSIGNMENT_MANAGER,
+        &format!("/AccessPackageCatalog/{sales}"),
+    );
+    let (_, checklist, graph) = doctor(tenant).await;
+    let ids = each_access_extension("authorized");
+    let fix = check(&checklist, &ids[0])["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(fix.contains("Roles and administrators"), "{fix}");
+    az_rest_post(&graph, &fix).await;
+    let (code, stdout, _) = run(&graph, &DOCTOR_JSON).await;
+    let after: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(not_passing(&after), BTreeSet::new(), "{after:#}");
     assert_eq!(code, Some(0));
 }
 
@@ -401,4 +569,42 @@ async fn extensions_graph_will_not_list_are_a_check_that_cannot_tell_and_says_wh
     );
     let why = check(&checklist, "extensions")["message"].as_str().unwrap();
     assert!(why.contains("Graph refused this app's identity"), "{why}");
+}
+
+#[tokio::test]
+async fn catalog_roles_graph_will_not_list_are_checks_that_cannot_tell() {
+    let mut tenant = healthy();
+    catalog_role(
+        &mut tenant,
+        ASSIGNMENT_MANAGER,
+        &format!("/AccessPackageCatalog/{GENERAL_CATALOG_ID}"),
+    );
+    let graph = Emulator::start(tenant, Settings::default(), 0)
+        .await
+        .unwrap();
+    graph
+        .add_fault("403:match=/roleManagement/entitlementManagement/roleAssignments")
+        .unwrap();
+    let (code, stdout, _) = run(&graph, &DOCTOR_JSON).await;
+    assert_eq!(code, Some(1));
+    let checklist: Value = serde_json::from_str(&stdout).unwrap();
+    let expected: BTreeSet<String> = [
+        vec!["app/graphPermissions/entitlementManagement".to_string()],
+        each_access_extension("authorized"),
+    ]
+    .concat()
+    .into_iter()
+    .collect();
+    assert_eq!(not_passing(&checklist), expected, "{checklist:#}");
+    for id in &expected {
+        let c = check(&checklist, id);
+        assert_eq!(c["status"], "unknown", "{c}");
+        assert!(
+            c["message"]
+                .as_str()
+                .unwrap()
+                .contains("catalog roles could not be read"),
+            "{c}"
+        );
+    }
 }

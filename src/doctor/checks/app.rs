@@ -4,6 +4,7 @@ use crate::command::Kind;
 use crate::config::MAX_RETRY_BUDGET;
 use crate::doctor::azure::Deployment;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub(super) const LCW_WRITE: &str = "LifecycleWorkflows.ReadWrite.All";
@@ -11,7 +12,7 @@ const LCW_READ: [&str; 2] = [
     "LifecycleWorkflows.Read.All",
     "LifecycleWorkflows-Reports.Read.All",
 ];
-const EM_WRITE: &str = "EntitlementManagement.ReadWrite.All";
+pub const EM_WRITE: &str = "EntitlementManagement.ReadWrite.All";
 
 /// The app holds `role` (`None`: unknown).
 pub(super) fn holds(context: &Context<'_>, role: &str) -> Option<bool> {
@@ -51,16 +52,43 @@ pub(super) fn graph_permission_checks(
         .iter()
         .any(|q| q.name.as_deref() == Some("resume-access-request"));
     if em_starter {
-        checks.push(match roles.contains(EM_WRITE) {
-            true => Check::pass("app/graphPermissions/entitlementManagement", format!("the app's identity holds {EM_WRITE}")),
-            false => Check::unknown(
-                "app/graphPermissions/entitlementManagement",
-                format!("the app's identity does not hold {EM_WRITE}: access requests can be resumed only where it is Access package assignment manager of the catalog, which doctor does not read"),
-            )
-            .with_fix(grant(EM_WRITE)),
-        });
+        checks.push(entitlement_management(roles, context, &grant(EM_WRITE)));
     }
     checks
+}
+
+/// Whether the app may resume access requests: with `EntitlementManagement.ReadWrite.All`,
+/// or as *Access package assignment manager* (or higher) of catalogs, the least-privilege
+/// route; each access package extension's own check says whether its catalog is one.
+fn entitlement_management(roles: &BTreeSet<String>, context: &Context<'_>, grant: &str) -> Check {
+    const ID: &str = "app/graphPermissions/entitlementManagement";
+    if roles.contains(EM_WRITE) {
+        return Check::pass(ID, format!("the app's identity holds {EM_WRITE}"));
+    }
+    match context.catalog_access {
+        Ok(access) if access.every_catalog => Check::pass(
+            ID,
+            format!("the app's identity does not hold {EM_WRITE}, but holds a catalog role over every catalog: it may resume any access request"),
+        ),
+        Ok(access) if !access.catalogs.is_empty() => Check::pass(
+            ID,
+            format!(
+                "the app's identity does not hold {EM_WRITE}: it resumes access requests in the {} catalog{} where it is Access package assignment manager (or higher)",
+                access.catalogs.len(),
+                if access.catalogs.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        Ok(_) => Check::fail(
+            ID,
+            format!("the app's identity holds neither {EM_WRITE} nor a role in any catalog: Graph refuses every resume of an access request (403), and the requests time out"),
+            format!("{grant}; or make it Access package assignment manager of each catalog with a custom extension (each accessExtension/<id>/authorized check names its catalog and the command)"),
+        ),
+        Err(why) => Check::unknown(
+            ID,
+            format!("the app's identity does not hold {EM_WRITE}, and its catalog roles could not be read: {why}"),
+        )
+        .with_fix(grant.to_string()),
+    }
 }
 
 /// The function app itself: it runs the custom handler, with a managed identity, and the

@@ -1,9 +1,10 @@
 //! The custom extensions that call the starters: Lifecycle Workflows' task extensions and
 //! Entitlement Management's access package extensions.
-use super::app::{holds, LCW_WRITE};
+use super::app::{holds, EM_WRITE, LCW_WRITE};
 use super::starters::starter_for;
 use super::{Check, Context, TASK_TIMEOUTS};
 use crate::doctor::azure::{Deployment, LogicApp, Target};
+use crate::doctor::catalogs::ASSIGNMENT_MANAGER;
 use crate::graph::models::{
     iso8601_duration, AuthorizedApps, CustomExtension, CustomTaskExtension, LogicAppEndpoint, Typed,
 };
@@ -100,7 +101,65 @@ pub(super) fn access_extension_checks(
             "Entra admin center → the catalog's custom extension → Details: Launch and wait, with a response timeout",
         ),
     });
+    checks.push(access_authorized(id("authorized"), ext, label, context));
     checks
+}
+
+/// Whether the app may resume the requests `extension` holds: with
+/// `EntitlementManagement.ReadWrite.All`, or a role in the extension's catalog.
+fn access_authorized(id: String, extension: &str, label: &str, context: &Context<'_>) -> Check {
+    let held = holds(context, EM_WRITE);
+    if held == Some(true) {
+        return Check::pass(
+            id,
+            format!("{label}: the function app holds {EM_WRITE}, so it may resume these requests"),
+        );
+    }
+    let access = match context.catalog_access {
+        Ok(access) => access,
+        Err(why) => {
+            return Check::unknown(
+                id,
+                format!("{label}: the function app does not hold {EM_WRITE}, and its catalog roles could not be read: {why}"),
+            )
+        }
+    };
+    let catalog = access.extension_catalogs.get(extension);
+    let catalog_name = catalog
+        .and_then(|c| c.display_name.as_deref().or(c.id.as_deref()))
+        .unwrap_or("?");
+    match access.covers(extension) {
+        Some(true) => Check::pass(
+            id,
+            format!("{label}: the function app is Access package assignment manager (or higher) of its catalog, {catalog_name}"),
+        ),
+        None => Check::unknown(
+            id,
+            format!("{label}: its catalog is not among those Graph listed, so the function app's role in it cannot be checked"),
+        ),
+        Some(false) => {
+            let fix = match (catalog.and_then(|c| c.id.as_deref()), context.app_principal_id) {
+                (Some(catalog), Some(principal)) => format!(
+                    "make the function app Access package assignment manager of {catalog_name}: Entra admin center → Identity Governance → Catalogs → {catalog_name} → Roles and administrators → Add access package assignment manager; or: az rest --method post --url {}/v1.0/roleManagement/entitlementManagement/roleAssignments --body '{{\"principalId\":\"{principal}\",\"roleDefinitionId\":\"{ASSIGNMENT_MANAGER}\",\"appScopeId\":\"/AccessPackageCatalog/{catalog}\"}}'",
+                    context.graph_root
+                ),
+                _ => format!("make the function app Access package assignment manager of {catalog_name}: Entra admin center → Identity Governance → Catalogs → {catalog_name} → Roles and administrators → Add access package assignment manager"),
+            };
+            let message = format!("{label}: in catalog {catalog_name}, where the function app holds no role, and it does not hold {EM_WRITE}");
+            match held {
+                Some(_) => Check::fail(
+                    id,
+                    format!("{message}: Graph refuses its resumes (403), and the requests time out"),
+                    fix,
+                ),
+                None => Check::unknown(
+                    id,
+                    format!("{message}, as far as doctor can tell (its Graph permissions are unknown)"),
+                )
+                .with_fix(fix),
+            }
+        }
+    }
 }
 
 pub(super) fn extension_checks(

@@ -7,7 +7,10 @@ mod extensions;
 mod queues;
 mod starters;
 
+pub use app::EM_WRITE;
+
 use super::azure::{Deployment, Target};
+use super::catalogs::CatalogAccess;
 use super::{Check, Status};
 use crate::graph::models::{iso8601_duration, CustomExtension, CustomTaskExtension};
 use std::collections::BTreeSet;
@@ -43,6 +46,13 @@ pub struct Context<'a> {
     /// The Microsoft Graph application permissions the app's identity holds, by value;
     /// `None` if Graph did not say.
     pub graph_roles: Option<&'a BTreeSet<String>>,
+    /// Where the app may resume access requests through a catalog role; or why that was not
+    /// read (it is read only when the app does not hold `EntitlementManagement.ReadWrite.All`).
+    pub catalog_access: Result<&'a CatalogAccess, &'a str>,
+    /// The function app identity's object id, when Resource Manager gave it.
+    pub app_principal_id: Option<&'a str>,
+    /// The cloud's Graph root, for the commands in fixes.
+    pub graph_root: &'a str,
 }
 
 /// The fix for a setting the template sets: deploy it again.
