@@ -146,11 +146,12 @@ async fn the_templates_deployment_is_all_ticks() {
     let extensions = graph.tenant().custom_task_extensions.len();
     let access_extensions = access_extensions_in_use(&graph.tenant()).len();
     assert!(access_extensions > 0);
-    // 6 per starter, 3 per queue, 6 for the app (retry budget, runtime, identity, report
-    // kinds, 2 Graph permissions), 4 per task extension, 4 per access package extension.
+    // 6 per starter, 3 per queue, 7 for the app (retry budget, function timeout, runtime,
+    // identity, report kinds, 2 Graph permissions), 4 per task extension, 4 per access
+    // package extension.
     assert_eq!(
         checklist["passed"],
-        2 * 6 + 2 * 3 + 6 + 4 * extensions + 4 * access_extensions
+        2 * 6 + 2 * 3 + 7 + 4 * extensions + 4 * access_extensions
     );
     // Read-only: nothing was written.
     assert!(graph
@@ -379,6 +380,16 @@ async fn each_misconfiguration_turns_its_own_check_and_says_how_to_fix_it() {
                 each_access_extension("authorized"),
             ]
             .concat(),
+        ),
+        (
+            "a functionTimeout shorter than an invocation may take",
+            Box::new(|t| {
+                t.azure.function_apps[0].app_settings.insert(
+                    "AzureFunctionsJobHost__functionTimeout".into(),
+                    "00:02:00".into(),
+                );
+            }),
+            vec!["app/functionTimeout".into()],
         ),
         (
             "a function app on another runtime",

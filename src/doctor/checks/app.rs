@@ -3,6 +3,8 @@ use super::{Check, Context};
 use crate::command::Kind;
 use crate::config::MAX_RETRY_BUDGET;
 use crate::doctor::azure::Deployment;
+use crate::graph::client::ATTEMPT_TIMEOUT;
+use crate::report::SWEEP_BUDGET;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -211,5 +213,115 @@ pub(super) fn retry_budget(deployment: &Deployment, checks: &mut Vec<Check>) -> 
             ));
             None
         }
+    }
+}
+
+/// host.json as this version ships it: the deployed package carries it, and Resource Manager
+/// does not show it.
+const SHIPPED_HOST_JSON: &str = include_str!("../../../host.json");
+
+/// The app setting through which the Functions host takes `functionTimeout` instead of
+/// host.json's.
+const FUNCTION_TIMEOUT_SETTING: &str = "AzureFunctionsJobHost__functionTimeout";
+
+/// `functionTimeout` against the longest an invocation may take: a resume's retry budget, or
+/// the timer's sweep, and one attempt. A shorter timeout stops an invocation midway: the
+/// queue message comes back, the HTTP caller gets a 500, and the sweep logs nothing.
+pub(super) fn function_timeout(deployment: &Deployment, budget: Option<Duration>) -> Vec<Check> {
+    const ID: &str = "app/functionTimeout";
+    let [app] = deployment.function_apps.as_slice() else {
+        return Vec::new();
+    };
+    let Some(settings) = &app.settings else {
+        return Vec::new();
+    };
+    let overridden = settings
+        .get(FUNCTION_TIMEOUT_SETTING)
+        .and_then(Value::as_str);
+    let (text, from) = match overridden {
+        Some(text) => (text.to_string(), FUNCTION_TIMEOUT_SETTING),
+        None => (
+            shipped_function_timeout().unwrap_or_default(),
+            "host.json as this version ships it",
+        ),
+    };
+    let longest = budget.unwrap_or(MAX_RETRY_BUDGET).max(SWEEP_BUDGET) + ATTEMPT_TIMEOUT;
+    let fix = format!("set {FUNCTION_TIMEOUT_SETTING} to 00:10:00 (host.json's), or remove it");
+    let check = match parse_timespan(&text) {
+        Some(None) => Check::pass(ID, format!("{}: functionTimeout is unbounded ({from})", app.name)),
+        Some(Some(timeout)) if timeout >= longest => Check::pass(
+            ID,
+            format!("{}: functionTimeout {} ({from}) outlasts the longest invocation ({})", app.name, humantime::format_duration(timeout), humantime::format_duration(longest)),
+        ),
+        Some(Some(timeout)) => Check::fail(
+            ID,
+            format!("{}: functionTimeout {} ({from}) is shorter than an invocation may take ({}: the retry budget or the timer's sweep, and one attempt): the host stops it midway, a queue message comes back, an HTTP caller gets a 500", app.name, humantime::format_duration(timeout), humantime::format_duration(longest)),
+            fix,
+        ),
+        None => Check::fail(
+            ID,
+            format!("{}: functionTimeout '{text}' ({from}) is not a time span such as 00:10:00: the host does not start", app.name),
+            fix,
+        ),
+    };
+    vec![check]
+}
+
+fn shipped_function_timeout() -> Option<String> {
+    let host: Value = serde_json::from_str(SHIPPED_HOST_JSON).ok()?;
+    host.get("functionTimeout")?.as_str().map(str::to_string)
+}
+
+/// A .NET time span as host.json writes it, `[d.]hh:mm:ss`: `Some(None)` for `-1`
+/// (unbounded), `None` when it is not one.
+fn parse_timespan(text: &str) -> Option<Option<Duration>> {
+    let text = text.trim();
+    if text == "-1" {
+        return Some(None);
+    }
+    let (days, clock) = match text.split_once('.') {
+        Some((days, clock)) if clock.contains(':') => (days.parse::<u64>().ok()?, clock),
+        _ => (0, text),
+    };
+    let parts: Vec<u64> = clock
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [hours, minutes, seconds] = parts[..] else {
+        return None;
+    };
+    if minutes >= 60 || seconds >= 60 {
+        return None;
+    }
+    Some(Some(Duration::from_secs(
+        ((days * 24 + hours) * 60 + minutes) * 60 + seconds,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_spans_read_as_the_host_writes_them() {
+        assert_eq!(
+            parse_timespan("00:10:00"),
+            Some(Some(Duration::from_secs(600)))
+        );
+        assert_eq!(
+            parse_timespan("1.02:00:30"),
+            Some(Some(Duration::from_secs(93_630)))
+        );
+        assert_eq!(parse_timespan("-1"), Some(None));
+        for bad in ["10m", "00:61:00", "1:2", "", "a.00:01:00"] {
+            assert_eq!(parse_timespan(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_host_json_outlasts_the_longest_invocation() {
+        let shipped = shipped_function_timeout().unwrap();
+        let timeout = parse_timespan(&shipped).unwrap().unwrap();
+        assert!(timeout >= MAX_RETRY_BUDGET.max(SWEEP_BUDGET) + ATTEMPT_TIMEOUT);
     }
 }

@@ -66,6 +66,7 @@ fn redeploy(target: &Target) -> String {
 pub fn all(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     let budget = app::retry_budget(deployment, &mut checks);
+    checks.extend(app::function_timeout(deployment, budget));
     checks.extend(app::function_app_checks(deployment, context));
     checks.extend(app::graph_permission_checks(deployment, context));
     if deployment.starters.is_empty() {
