@@ -28,5 +28,5 @@ pub mod telemetry;
 
 // What the binary and the deployment's tests use; everything else is this crate's own.
 pub use functions::table::Function;
-pub use functions::STALE_LINES;
+pub use functions::ITEM_LINES;
 pub use graph::client::ATTEMPT_TIMEOUT;

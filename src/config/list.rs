@@ -110,6 +110,11 @@ pub const SETTINGS: &[Setting] = &[
         "`0s`",
         SetBy::LeftOut("an operator's trade of freshness for Graph calls; by default a finished report is not reused"),
     ),
+    app(
+        "SLIPPED_LOOK_BACK",
+        "`1h`",
+        SetBy::LeftOut("the default suits the template's 15-minute schedule; `0s` turns it off"),
+    ),
     app("GRAPH_MAX_CONCURRENCY", "`8`", SetBy::Template),
     // The README's port row names the older port setting in its meaning.
     platform("FUNCTIONS_HTTPWORKER_PORT", None),

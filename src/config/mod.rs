@@ -87,6 +87,9 @@ pub struct ReportSettings {
     /// `LIST_IN_PROGRESS_REUSE`: how recent a finished report answers another caller instead
     /// of a new sweep (`0s` by default; callers that ask while a sweep runs always share it).
     pub reuse: Duration,
+    /// `SLIPPED_LOOK_BACK`: how far back each timer sweep also looks for what slipped
+    /// (README, *Monitoring*); `None` (`0s`) looks for nothing.
+    pub slipped_look_back: Option<Duration>,
 }
 
 impl Settings {
@@ -125,6 +128,7 @@ impl Settings {
             kinds: parse_kinds(env)?,
             stale_after: parse_duration(env, "STALE_AFTER", "1h")?,
             reuse: parse_reuse(env)?,
+            slipped_look_back: parse_slipped_look_back(env)?,
         };
         Ok(Self {
             port,
@@ -252,6 +256,24 @@ fn parse_reuse(env: &Env) -> Result<Duration, ConfigError> {
         })
 }
 
+/// The longest `SLIPPED_LOOK_BACK`: a week, as far as an operator looks back on a timer.
+pub const MAX_SLIPPED_LOOK_BACK: Duration = Duration::from_secs(7 * 86_400);
+
+/// `SLIPPED_LOOK_BACK`: `1h` by default, `0s` for none, at most a week.
+fn parse_slipped_look_back(env: &Env) -> Result<Option<Duration>, ConfigError> {
+    let text = env.get("SLIPPED_LOOK_BACK").unwrap_or("1h");
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| *d <= MAX_SLIPPED_LOOK_BACK)
+        .map(|d| Some(d).filter(|d| !d.is_zero()))
+        .ok_or_else(|| {
+            invalid(
+                "SLIPPED_LOOK_BACK",
+                format!("'{text}' is not a duration from 0s (none) to 7d"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +315,7 @@ mod tests {
         assert_eq!(s.graph.retry_budget, Duration::from_secs(60));
         assert_eq!(s.report.stale_after, Duration::from_secs(3600));
         assert_eq!(s.report.reuse, Duration::ZERO);
+        assert_eq!(s.report.slipped_look_back, Some(Duration::from_secs(3600)));
         assert_eq!(s.graph.max_concurrency, 8);
         assert_eq!(s.resume.source, "resume-handler");
         assert_eq!(s.graph.auth, Auth::ManagedIdentity { client_id: None });
@@ -528,6 +551,15 @@ mod tests {
             settings(&[("STALE_AFTER", "soon")]).unwrap_err().setting,
             "STALE_AFTER"
         );
+        let look_back = |text| settings(&[("SLIPPED_LOOK_BACK", text)]);
+        assert_eq!(look_back("0s").unwrap().report.slipped_look_back, None);
+        assert_eq!(
+            look_back("7d").unwrap().report.slipped_look_back,
+            Some(MAX_SLIPPED_LOOK_BACK)
+        );
+        for bad in ["8d", "soon", "-1h"] {
+            assert_eq!(look_back(bad).unwrap_err().setting, "SLIPPED_LOOK_BACK");
+        }
         let reuse = |text| settings(&[("LIST_IN_PROGRESS_REUSE", text)]);
         assert_eq!(reuse("0s").unwrap().report.reuse, Duration::ZERO);
         for bad in ["2m", "soon"] {

@@ -12,7 +12,7 @@ pub mod table;
 use crate::app::App;
 use crate::command::{Command, Failure, Kind, Outcome, Problem, Retry};
 use crate::graph::models::Stage;
-use crate::graph::Call;
+use crate::graph::{Call, CallStats};
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
 use crate::report;
 use crate::telemetry::{escape, field_value};
@@ -171,7 +171,10 @@ async fn list(
         app.settings.graph.retry_budget,
         overall,
     );
-    let report = report::shared_sweep(app, &call).await;
+    let (report, slipped) = tokio::join!(
+        report::shared_sweep(app, &call),
+        slipped_on_timer(app, invocation, trigger)
+    );
     let mut summary = Summary::new(invocation, started);
     summary.field("count", Some(report.count.to_string()));
     summary.field("staleCount", Some(report.stale_count.to_string()));
@@ -194,6 +197,11 @@ async fn list(
             .max()
             .map(|age| age.to_string()),
     );
+    if let Some((slipped, stats)) = &slipped {
+        summary.field("slippedCount", Some(slipped.count.to_string()));
+        summary.field("slippedPartial", Some(slipped.partial.to_string()));
+        summary.field("slippedGraphCalls", Some(stats.requests.to_string()));
+    }
     summary.graph(call.stats());
     let line = summary.finish(if report.partial { "partial" } else { "listed" }, None);
     if report.partial {
@@ -203,14 +211,13 @@ async fn list(
     // The oldest stale items (the report is oldest first), then how many more: a backlog of
     // thousands must not become thousands of lines in Application Insights every sweep.
     let stale = report.items.iter().filter(|i| i.waiting().is_stale());
-    for item in stale.clone().take(STALE_LINES) {
-        response = response.with_log(stale_line(item));
-    }
-    let more = stale.count().saturating_sub(STALE_LINES);
-    if more > 0 {
-        response = response.with_log(format!(
-            "stale: more={more} (the oldest {STALE_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)"
-        ));
+    response = with_item_lines(response, stale.map(stale_line), |more| {
+        format!("stale: more={more} (the oldest {ITEM_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)")
+    });
+    if let Some((slipped, _)) = &slipped {
+        response = with_item_lines(response, slipped.items.iter().map(slipped_line), |more| {
+            format!("slipped: more={more} (the oldest {ITEM_LINES} are listed above; `resume-handler report --since` lists them all)")
+        });
     }
     // Measured before it is written: a report of 5,000 items whose names run to the 256
     // characters kept is some 7 MiB of JSON, never built when only what fits is sent.
@@ -225,8 +232,82 @@ async fn list(
     }
 }
 
-/// The stale items a sweep logs a line for, oldest first; the rest are counted in one line.
-pub const STALE_LINES: usize = 20;
+/// The stale (or slipped) items a sweep logs a line for, oldest first; the rest are counted
+/// in one line.
+pub const ITEM_LINES: usize = 20;
+
+/// `response` with the first [`ITEM_LINES`] of `lines`, then `more`'s line for the rest.
+fn with_item_lines(
+    mut response: InvocationResponse,
+    lines: impl Iterator<Item = String>,
+    more: impl FnOnce(usize) -> String,
+) -> InvocationResponse {
+    let mut left = 0;
+    for (n, line) in lines.enumerate() {
+        if n < ITEM_LINES {
+            response = response.with_log(line);
+        } else {
+            left += 1;
+        }
+    }
+    if left > 0 {
+        response = response.with_log(more(left));
+    }
+    response
+}
+
+/// What slipped in the last `SLIPPED_LOOK_BACK`, looked for by the timer's sweeps only (so
+/// that the alert and the workbook see it), side by side with the sweep of what waits and
+/// with a budget of its own; with what it cost.
+async fn slipped_on_timer(
+    app: &App,
+    invocation: &Invocation,
+    trigger: Trigger,
+) -> Option<(report::SlippedReport, CallStats)> {
+    let window = app.settings.report.slipped_look_back?;
+    if trigger != Trigger::Timer {
+        return None;
+    }
+    let call = Call::with_request_budget(
+        correlation_id(&invocation.id),
+        app.settings.graph.retry_budget,
+        report::SWEEP_BUDGET,
+    );
+    let slipped = report::slipped(app, &call, window).await;
+    Some((slipped, call.stats()))
+}
+
+/// The log line for an item that slipped (README, *Monitoring*): its kind, why, the ids an
+/// operator acts on, and when, each value through [`field_value`].
+fn slipped_line(item: &report::SlippedItem) -> String {
+    use report::SlippedItem;
+    fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
+        field_value(value.unwrap_or("-"))
+    }
+    let what = match item {
+        SlippedItem::Task(t) => format!(
+            "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
+            value(Some(t.workflow_id.as_str())),
+            value(Some(t.task_id.as_str())),
+            value(Some(&t.task_processing_result_id)),
+            value(t.subject_id.as_deref()),
+        ),
+        SlippedItem::AccessRequest(r) => format!(
+            "assignmentRequestId={} accessPackageId={} customExtensionStageInstanceId={} externalCorrelationId={} targetId={}",
+            value(Some(&r.assignment_request_id)),
+            value(r.access_package_id.as_deref()),
+            value(Some(&r.custom_extension_stage_instance_id)),
+            value(r.external_correlation_id.as_deref()),
+            value(r.target_id.as_deref()),
+        ),
+    };
+    format!(
+        "slipped: kind={} reason={} {what} at={}",
+        item.kind().as_str(),
+        item.slipped().as_str(),
+        value(item.at()),
+    )
+}
 
 /// The log line for a stale item (README, *ListInProgress and InProgress*). Its values come
 /// from Graph, so each goes through [`field_value`] as the summary's do.

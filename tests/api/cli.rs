@@ -1,6 +1,8 @@
 //! The operator commands, run as a person runs them: the binary with arguments, against the
 //! emulator, answering on stdout and stderr with an exit code.
-use crate::helpers::{run_cli as run, run_cli_answering as run_answering, SMALL_TENANT};
+use crate::helpers::{
+    run_cli as run, run_cli_answering as run_answering, with_slipped_work, SMALL_TENANT,
+};
 use graph_emulator::{Emulator, GenerateSpec, Running, Settings};
 use serde_json::Value;
 
@@ -624,57 +626,11 @@ async fn extension_list_shows_every_extension_and_whether_an_app_may_resume_its_
     );
 }
 
-/// RFC 3339, `seconds` ago.
-fn ago(seconds: i64) -> String {
-    (time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
-}
-
 /// The small tenant, with work that slipped inside a day and some that slipped before.
 fn tenant_with_slipped_work() -> graph_emulator::Tenant {
     let spec: GenerateSpec = SMALL_TENANT.parse().unwrap();
     let mut tenant = graph_emulator::generate(&spec);
-    let mut custom = Vec::new();
-    for (w, workflow) in tenant.workflows.iter().enumerate() {
-        for (u, upr) in workflow.user_processing_results.iter().enumerate() {
-            for (r, result) in upr.task_processing_results.iter().enumerate() {
-                let task = workflow
-                    .tasks
-                    .iter()
-                    .find(|t| t.id == result.task_id)
-                    .unwrap();
-                if task.is_custom_extension() && result.processing_status != "inProgress" {
-                    custom.push((w, u, r));
-                }
-            }
-        }
-    }
-    let mut fail = |(w, u, r): (usize, usize, usize), at: String, id: &str| {
-        let result = &mut tenant.workflows[w].user_processing_results[u].task_processing_results[r];
-        result.id = id.into();
-        result.processing_status = "failed".into();
-        result.completed_date_time = Some(at);
-        result.failure_reason = Some("The task timed out waiting for the custom extension".into());
-    };
-    fail(custom[0], ago(2 * 3_600), "failed-today");
-    fail(custom[1], ago(3 * 86_400), "failed-last-week");
-    let callouts = [
-        ("callbackTimedOut", Some(ago(3_600)), "timed-out-today"),
-        ("calloutFailed", None, "failed-in-progress"),
-        (
-            "callbackTimedOut",
-            Some(ago(10 * 86_400)),
-            "timed-out-long-ago",
-        ),
-    ];
-    for (request, (status, ended, id)) in tenant.assignment_requests.iter_mut().zip(callouts) {
-        request.completed_date_time = ended;
-        let callout = &mut request.custom_extension_callout_instances[0];
-        callout.id = id.into();
-        callout.status = status.into();
-        callout.external_correlation_id = Some(format!("08584-run-{id}"));
-    }
+    with_slipped_work(&mut tenant);
     tenant
 }
 

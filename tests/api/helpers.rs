@@ -67,6 +67,12 @@ impl Options {
         self.edit = Some(edit);
         self
     }
+
+    /// The timer sweeps only what waits (`SLIPPED_LOOK_BACK=0s`), so that every Graph
+    /// request a test counts is that sweep's.
+    pub fn waiting_only(self) -> Self {
+        self.env("SLIPPED_LOOK_BACK", "0s")
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -309,4 +315,58 @@ pub async fn run_cli_answering(
         String::from_utf8_lossy(&stdout).into_owned(),
         String::from_utf8_lossy(&stderr).into_owned(),
     )
+}
+
+/// RFC 3339, `seconds` ago.
+pub fn ago(seconds: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::seconds(seconds))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// Work that slipped, in `tenant` (at least two custom task results that do not wait, and
+/// three assignment requests): a task failed 2 hours ago (`failed-today`) and one 3 days ago;
+/// callouts timed out an hour ago (`timed-out-today`) and 10 days ago, and one failed in a
+/// request that has not ended (`failed-in-progress`), each with its Logic App run id.
+pub fn with_slipped_work(tenant: &mut graph_emulator::Tenant) {
+    let mut custom = Vec::new();
+    for (w, workflow) in tenant.workflows.iter().enumerate() {
+        for (u, upr) in workflow.user_processing_results.iter().enumerate() {
+            for (r, result) in upr.task_processing_results.iter().enumerate() {
+                let task = workflow
+                    .tasks
+                    .iter()
+                    .find(|t| t.id == result.task_id)
+                    .unwrap();
+                if task.is_custom_extension() && result.processing_status != "inProgress" {
+                    custom.push((w, u, r));
+                }
+            }
+        }
+    }
+    let mut fail = |(w, u, r): (usize, usize, usize), at: String, id: &str| {
+        let result = &mut tenant.workflows[w].user_processing_results[u].task_processing_results[r];
+        result.id = id.into();
+        result.processing_status = "failed".into();
+        result.completed_date_time = Some(at);
+        result.failure_reason = Some("The task timed out waiting for the custom extension".into());
+    };
+    fail(custom[0], ago(2 * 3_600), "failed-today");
+    fail(custom[1], ago(3 * 86_400), "failed-last-week");
+    let callouts = [
+        ("callbackTimedOut", Some(ago(3_600)), "timed-out-today"),
+        ("calloutFailed", None, "failed-in-progress"),
+        (
+            "callbackTimedOut",
+            Some(ago(10 * 86_400)),
+            "timed-out-long-ago",
+        ),
+    ];
+    for (request, (status, ended, id)) in tenant.assignment_requests.iter_mut().zip(callouts) {
+        request.completed_date_time = ended;
+        let callout = &mut request.custom_extension_callout_instances[0];
+        callout.id = id.into();
+        callout.status = status.into();
+        callout.external_correlation_id = Some(format!("08584-run-{id}"));
+    }
 }

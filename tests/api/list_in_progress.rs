@@ -282,7 +282,8 @@ async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_targ
     let app = spawn_app_with(
         Options::default()
             .tenant(BOTH_KINDS)
-            .env("STALE_AFTER", "90m"),
+            .env("STALE_AFTER", "90m")
+            .waiting_only(),
     )
     .await;
     let (status, answer) = app.timer().await;
@@ -471,7 +472,7 @@ async fn unreadable_policies_leave_the_requests_reported_without_a_stage_and_the
 #[tokio::test]
 async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_are_listed_without_targets(
 ) {
-    let mut options = Options::default().tenant(BOTH_KINDS);
+    let mut options = Options::default().tenant(BOTH_KINDS).waiting_only();
     options.settings.request_filters = vec!["createdDateTime".into()];
     options.settings.nested_expand = false;
     let app = spawn_app_with(options).await;
@@ -508,7 +509,7 @@ async fn a_large_stale_backlog_logs_the_oldest_twenty_and_counts_the_rest() {
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let (_, answer) = app.timer().await;
     let stale_count = answer["ReturnValue"]["staleCount"].as_u64().unwrap() as usize;
-    assert!(stale_count > resume_handler::STALE_LINES, "{stale_count}");
+    assert!(stale_count > resume_handler::ITEM_LINES, "{stale_count}");
     let logs: Vec<&str> = answer["Logs"]
         .as_array()
         .unwrap()
@@ -516,8 +517,8 @@ async fn a_large_stale_backlog_logs_the_oldest_twenty_and_counts_the_rest() {
         .filter_map(|l| l.as_str())
         .filter(|l| l.starts_with("stale: "))
         .collect();
-    assert_eq!(logs.len(), resume_handler::STALE_LINES + 1, "{logs:#?}");
-    let more = format!("stale: more={} ", stale_count - resume_handler::STALE_LINES);
+    assert_eq!(logs.len(), resume_handler::ITEM_LINES + 1, "{logs:#?}");
+    let more = format!("stale: more={} ", stale_count - resume_handler::ITEM_LINES);
     assert!(logs.last().unwrap().starts_with(&more), "{logs:#?}");
 }
 
@@ -587,4 +588,82 @@ async fn a_listing_that_links_on_forever_to_new_pages_stops_at_its_byte_limit() 
         !of_kind(report, "task").is_empty(),
         "the tasks are still reported"
     );
+}
+
+/// The lines of an answer's `Logs` that start with `prefix`.
+fn log_lines<'a>(answer: &'a Value, prefix: &str) -> Vec<&'a str> {
+    answer["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.starts_with(prefix))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_timer_sweep_also_counts_what_slipped_and_logs_a_line_for_each() {
+    let app = spawn_app_with(
+        Options::default()
+            .edit(with_slipped_work)
+            .env("SLIPPED_LOOK_BACK", "24h"),
+    )
+    .await;
+    let (status, answer) = app.timer().await;
+    assert_eq!(status, 200);
+    let summary = log_lines(&answer, "ListInProgress invocationId=")[0];
+    assert!(
+        summary.contains(" slippedCount=3 slippedPartial=false "),
+        "{summary}"
+    );
+    let calls: u64 = summary
+        .split(" slippedGraphCalls=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(calls > 0, "{summary}");
+    // The SPEC's report is unchanged: what slipped is in the logs only.
+    assert!(answer["ReturnValue"].get("slippedCount").is_none());
+
+    let slipped = log_lines(&answer, "slipped: ");
+    assert_eq!(slipped.len(), 3, "{slipped:#?}");
+    assert!(
+        slipped[0].starts_with("slipped: kind=task reason=taskFailed workflowId="),
+        "{slipped:#?}"
+    );
+    assert!(slipped[0].contains(" taskProcessingResultId=failed-today "));
+    assert!(slipped[1].starts_with("slipped: kind=accessRequest reason=callbackTimedOut "));
+    assert!(slipped[1].contains(" externalCorrelationId=08584-run-timed-out-today "));
+    assert!(slipped[2].contains(" customExtensionStageInstanceId=failed-in-progress "));
+    assert!(slipped[2].ends_with(" at=-"), "undated: {}", slipped[2]);
+
+    // The HTTP InProgress answers what waits only.
+    let mut payload = http_payload("InProgress", "");
+    payload["Data"]["req"]["Method"] = "GET".into();
+    let (_, answer) = app.invoke("InProgress", &payload).await;
+    let summary = log_lines(&answer, "InProgress invocationId=")[0];
+    assert!(!summary.contains("slipped"), "{summary}");
+    assert!(log_lines(&answer, "slipped: ").is_empty());
+}
+
+#[tokio::test]
+async fn with_no_look_back_the_timer_asks_graph_nothing_more() {
+    let requests = |look_back: &'static str| async move {
+        let app = spawn_app_with(
+            Options::default()
+                .edit(with_slipped_work)
+                .env("SLIPPED_LOOK_BACK", look_back),
+        )
+        .await;
+        let (_, answer) = app.timer().await;
+        let summary = log_lines(&answer, "ListInProgress invocationId=")[0].to_string();
+        (app.graph_requests(), summary)
+    };
+    let (off, summary) = requests("0s").await;
+    assert!(!summary.contains("slipped"), "{summary}");
+    let (on, summary) = requests("1h").await;
+    // An hour back: only the callout whose request has not ended.
+    assert!(summary.contains(" slippedCount=1 "), "{summary}");
+    assert!(on > off, "{on} > {off}");
 }
