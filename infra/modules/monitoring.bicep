@@ -1,6 +1,7 @@
 // What tells a team, without looking, that work is stuck or lost: alerts on dead letters,
-// stale waiting work, failing resumes and a handler that is not running; a workbook; and the
-// diagnostic settings that send the platform's logs to the workspace (README, *Monitoring*).
+// stale waiting work, work that slipped, failing resumes and a handler that is not running; a
+// workbook; and the diagnostic settings that send the platform's logs to the workspace
+// (README, *Monitoring*).
 //
 // The log alerts query the handler's own summary lines (traces in Application Insights):
 // infra/monitoring/*.kql, whose every `name=` is one the handler writes (tests/api/monitoring.rs).
@@ -106,6 +107,16 @@ var logAlerts = [
     window: 'PT30M'
     frequency: 'PT15M'
     description: 'Work has waited longer than STALE_AFTER, or undated work belongs to a request older than its callback timeout: resume it before Entra times it out (resume-handler report --stale).'
+  }
+  {
+    key: 'slipped-work'
+    severity: 2
+    query: loadTextContent('../monitoring/slipped-work.kql')
+    operator: 'GreaterThan'
+    threshold: 0
+    window: 'PT30M'
+    frequency: 'PT15M'
+    description: 'Entra stopped waiting for work: a custom task failed (often at its callback timeout), or an access request\'s callout failed or timed out. See which, and why: resume-handler report --since 24h, then README, When a task timed out.'
   }
   {
     key: 'failed-resumes'

@@ -11,17 +11,21 @@ fn monitoring_file(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Every query of the template: the alerts' files and the workbook's items.
+/// Every query of the template: the alerts' files (every `.kql` of infra/monitoring, each of
+/// which the module loads: tests/infra.rs) and the workbook's items.
 fn queries() -> Vec<(String, String)> {
-    let mut queries: Vec<(String, String)> = [
-        "stale-work.kql",
-        "failed-invocations.kql",
-        "startup-failures.kql",
-        "sweeps.kql",
-    ]
-    .iter()
-    .map(|f| (f.to_string(), without_comments(&monitoring_file(f))))
-    .collect();
+    let folder = format!("{}/infra/monitoring", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".kql"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    let mut queries: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.clone(), without_comments(&monitoring_file(f))))
+        .collect();
     let workbook: Value = serde_json::from_str(&monitoring_file("workbook.json")).unwrap();
     for item in workbook["items"].as_array().unwrap() {
         if let Some(query) = item["content"]["query"].as_str() {
@@ -137,6 +141,15 @@ async fn lines_the_handler_writes() -> Vec<String> {
         .await;
     logs(&answer);
     let (_, _) = app.http("ResumeTask", r#"{"workflowId": "a/b"}"#).await;
+    // A timer sweep that finds work that slipped.
+    let slipped = spawn_app_with(
+        Options::default()
+            .edit(with_slipped_work)
+            .env("SLIPPED_LOOK_BACK", "24h"),
+    )
+    .await;
+    let (_, answer) = slipped.timer().await;
+    logs(&answer);
     lines.extend(app.stderr());
 
     // Settings it refuses, and a port it cannot take.
@@ -182,6 +195,8 @@ async fn every_name_and_line_the_alerts_and_the_workbook_query_is_one_the_handle
         "throttled",
         "graphStatus",
         "staleCount",
+        "slippedCount",
+        "reason",
     ] {
         assert!(
             written.contains(expected),
