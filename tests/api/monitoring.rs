@@ -11,17 +11,24 @@ fn monitoring_file(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Every query of the template: the alerts' files (every `.kql` of infra/monitoring, each of
-/// which the module loads: tests/infra.rs) and the workbook's items.
+/// Every query of the template: the alerts' files (every `.kql` of infra/monitoring, each an
+/// alert's query that the module loads) and the workbook's items.
 fn queries() -> Vec<(String, String)> {
-    let folder = format!("{}/infra/monitoring", env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<String> = std::fs::read_dir(&folder)
+    let root = env!("CARGO_MANIFEST_DIR");
+    let module = std::fs::read_to_string(format!("{root}/infra/modules/monitoring.bicep")).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(format!("{root}/infra/monitoring"))
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|name| name.ends_with(".kql"))
         .collect();
     files.sort();
     assert!(files.len() >= 5, "{files:?}");
+    for file in &files {
+        assert!(
+            module.contains(&format!("loadTextContent('../monitoring/{file}')")),
+            "no alert loads {file}"
+        );
+    }
     let mut queries: Vec<(String, String)> = files
         .iter()
         .map(|f| (f.clone(), without_comments(&monitoring_file(f))))
