@@ -67,12 +67,6 @@ impl Options {
         self.edit = Some(edit);
         self
     }
-
-    /// The timer sweeps only what waits (`SLIPPED_LOOK_BACK=0s`), so that every Graph
-    /// request a test counts is that sweep's.
-    pub fn waiting_only(self) -> Self {
-        self.env("SLIPPED_LOOK_BACK", "0s")
-    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -92,6 +86,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let emulator = graph.handler_settings();
     let mut settings: Vec<(&str, &str)> = emulator.iter().map(|(k, v)| (*k, v.as_str())).collect();
     settings.push(("GRAPH_RETRY_BUDGET", "5s"));
+    // The timer sweeps only what waits, so that the Graph requests and the faults a test
+    // counts are that sweep's; the tests of what slipped set a look-back of their own.
+    settings.push(("SLIPPED_LOOK_BACK", "0s"));
     settings.extend(options.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut command = host_sim::handler_command(
         Path::new(env!("CARGO_BIN_EXE_resume-handler")),

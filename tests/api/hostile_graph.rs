@@ -53,7 +53,7 @@ async fn a_503_with_retry_after_0_gets_four_requests_not_a_storm() {
 
 #[tokio::test]
 async fn a_sweep_asks_a_failing_workflow_at_most_four_times() {
-    let app = spawn_app_with(budget(10).waiting_only()).await;
+    let app = spawn_app_with(budget(10)).await;
     let failing = app.graph.tenant().workflows[0].id.clone();
     app.graph
         .add_fault(&format!("503:match=/workflows/{failing}/,retry-after=0"))
@@ -207,8 +207,7 @@ async fn a_next_link_back_to_its_own_page_ends_that_listing_with_an_error() {
     let app = spawn_app_with(
         Options::default()
             .page_size(1)
-            .env("LIST_IN_PROGRESS_KINDS", "task")
-            .waiting_only(),
+            .env("LIST_IN_PROGRESS_KINDS", "task"),
     )
     .await;
     app.graph.add_fault("self-link").unwrap();

@@ -282,8 +282,7 @@ async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_targ
     let app = spawn_app_with(
         Options::default()
             .tenant(BOTH_KINDS)
-            .env("STALE_AFTER", "90m")
-            .waiting_only(),
+            .env("STALE_AFTER", "90m"),
     )
     .await;
     let (status, answer) = app.timer().await;
@@ -472,7 +471,7 @@ async fn unreadable_policies_leave_the_requests_reported_without_a_stage_and_the
 #[tokio::test]
 async fn where_graph_refuses_the_filter_and_the_targets_expansion_the_requests_are_listed_without_targets(
 ) {
-    let mut options = Options::default().tenant(BOTH_KINDS).waiting_only();
+    let mut options = Options::default().tenant(BOTH_KINDS);
     options.settings.request_filters = vec!["createdDateTime".into()];
     options.settings.nested_expand = false;
     let app = spawn_app_with(options).await;
