@@ -345,7 +345,12 @@ fn policy_json(tenant: &Tenant, policy: &AssignmentPolicy, query: &Query) -> Val
     });
     let mut names = Vec::new();
     if Expand::find(&expands, "accessPackage").is_some() {
-        value["accessPackage"] = json!({ "id": policy.access_package_id });
+        let name = tenant
+            .access_packages
+            .iter()
+            .find(|p| p.id == policy.access_package_id)
+            .map(|p| p.display_name.as_str());
+        value["accessPackage"] = json!({ "id": policy.access_package_id, "displayName": name });
         names.push("accessPackage");
     }
     if let Some(expand) = Expand::find(&expands, "customExtensionStageSettings") {

@@ -15,9 +15,10 @@ use crate::auth::TokenSource;
 use crate::command::{Failure, ResourceId};
 use crate::graph::models::{CustomExtension, CustomTaskExtension, Lenient, LenientList};
 use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
+use crate::report;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -80,12 +81,22 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
     );
     let deployment = azure::read(&arm, &call, target).await?;
     let graph = app.graph().await?;
-    let extensions = extensions(app, graph, &call)
-        .await
-        .map_err(|failure| Failure::from(failure).problem().message);
-    let access_extensions = access_extensions(graph, &call)
-        .await
-        .map_err(|failure| Failure::from(failure).problem().message);
+    let (extensions, access_extensions, extension_use) = tokio::join!(
+        extensions(app, graph, &call),
+        access_extensions(graph, &call),
+        report::extension_use(app, &call),
+    );
+    let extensions = extensions.map_err(|failure| Failure::from(failure).problem().message);
+    let (access_extensions, access_packages) = match access_extensions {
+        Ok(AccessExtensions {
+            extensions,
+            packages,
+        }) => (Ok(extensions), packages),
+        Err(failure) => (
+            Err(Failure::from(failure).problem().message),
+            BTreeMap::new(),
+        ),
+    };
     let principal = deployment
         .function_apps
         .first()
@@ -127,6 +138,8 @@ pub async fn run(app: &App, target: &Target) -> Result<Checklist, Failure> {
         catalog_access: catalog_access.as_ref().map_err(String::as_str),
         app_principal_id: principal.as_ref().map(ResourceId::as_str),
         graph_root: settings.graph.cloud.graph_root(),
+        extension_use: &extension_use,
+        access_packages: &access_packages,
     };
     Ok(Checklist::of(checks::all(&deployment, &context)))
 }
@@ -152,23 +165,46 @@ async fn extensions(
         .collect()
 }
 
-/// Entitlement Management's custom extensions that some assignment policy runs, each once:
-/// the policies as the report reads them.
+/// Entitlement Management's custom extensions that some assignment policy runs, each once,
+/// and the access packages whose policies run each.
+struct AccessExtensions {
+    extensions: Vec<CustomExtension>,
+    /// The names (or ids) of the access packages, by extension id.
+    packages: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The policies as the report reads them.
 async fn access_extensions(
     graph: &GraphClient,
     call: &Call,
-) -> Result<Vec<CustomExtension>, GraphFailure> {
+) -> Result<AccessExtensions, GraphFailure> {
     let policies = reads::assignment_policies(graph, call).await?;
-    let mut seen = BTreeSet::new();
-    Ok(policies
-        .into_iter()
-        .flat_map(|p| p.custom_extension_stage_settings.into_vec())
-        .filter_map(|setting| setting.custom_extension.into_option())
-        .filter(|e| {
-            e.id.as_deref()
-                .is_some_and(|id| seen.insert(id.to_string()))
-        })
-        .collect())
+    let mut found = AccessExtensions {
+        extensions: Vec::new(),
+        packages: BTreeMap::new(),
+    };
+    for policy in policies {
+        let package = policy
+            .access_package
+            .as_ref()
+            .and_then(|p| p.display_name.as_deref())
+            .or(policy.package_id())
+            .map(str::to_string);
+        for setting in policy.custom_extension_stage_settings.into_vec() {
+            let Some(extension) = setting.custom_extension.into_option() else {
+                continue;
+            };
+            let Some(id) = extension.id.as_deref().map(str::to_string) else {
+                continue;
+            };
+            let packages = found.packages.entry(id).or_default();
+            if packages.is_empty() {
+                found.extensions.push(extension);
+            }
+            packages.extend(package.clone());
+        }
+    }
+    Ok(found)
 }
 
 #[derive(Deserialize)]

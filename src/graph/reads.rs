@@ -47,7 +47,7 @@ pub async fn assignment_policies(
     let mut url = graph.url(&GraphPath::new().words(ASSIGNMENT_POLICIES));
     url.query_pairs_mut().append_pair(
         "$expand",
-        "accessPackage($select=id),customExtensionStageSettings($expand=customExtension)",
+        "accessPackage($select=id,displayName),customExtensionStageSettings($expand=customExtension)",
     );
     graph.list(call, url).await
 }

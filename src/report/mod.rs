@@ -17,6 +17,7 @@ pub use build::Waiting;
 pub use access_requests::Refusals;
 pub use build::{AccessRequestItem, Item, Report, SweepError, TaskItem, MAX_ANSWER_BYTES};
 pub use slipped::{slipped, SlippedItem, SlippedReport};
+pub use tasks::{extension_use, ExtensionUse};
 
 use crate::app::App;
 use crate::command::{Kind, ResourceId};

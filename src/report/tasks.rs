@@ -110,6 +110,45 @@ pub(super) async fn gather_results(app: &App, call: &Call, wanted: Wanted) -> Ga
     g
 }
 
+/// The workflows that run each custom task extension: for `doctor`, which names the
+/// workflows an extension's misconfiguration stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtensionUse {
+    /// The names of the workflows with a task that calls the extension, by its id.
+    pub workflows: BTreeMap<String, BTreeSet<Arc<str>>>,
+    /// Every workflow and every workflow's tasks were read.
+    pub complete: bool,
+}
+
+/// Every workflow of the tenant (whatever `LIST_IN_PROGRESS_WORKFLOW_IDS` says) and its
+/// custom tasks, by the extension each calls: the sweep's first two stages.
+pub async fn extension_use(app: &App, call: &Call) -> ExtensionUse {
+    let mut g = Gathered::default();
+    let Ok(graph) = app.graph().await else {
+        return ExtensionUse::default();
+    };
+    let sweep = Sweep {
+        graph,
+        call,
+        width: app.settings.graph.max_concurrency,
+    };
+    sweep.all_workflows(&mut g).await;
+    sweep.custom_tasks(&mut g).await;
+    let mut used = ExtensionUse {
+        complete: g.errors.is_empty() && !g.cut_short,
+        ..ExtensionUse::default()
+    };
+    for task in &g.tasks {
+        if let Some(extension) = &task.extension_id {
+            used.workflows
+                .entry(extension.clone())
+                .or_default()
+                .insert(Arc::clone(&task.workflow.name));
+        }
+    }
+    used
+}
+
 /// One sweep's way to Graph: the client, the call (its deadline and budget), and how many
 /// requests may be in flight.
 struct Sweep<'a> {

@@ -153,6 +153,42 @@ async fn the_templates_deployment_is_all_ticks() {
         checklist["passed"],
         2 * 6 + 2 * 3 + 7 + 4 * extensions + 4 * access_extensions
     );
+    // Each extension's starter check names what uses it.
+    let tenant = graph.tenant();
+    let extension = &tenant.custom_task_extensions[0];
+    let workflows: BTreeSet<&str> = tenant
+        .workflows
+        .iter()
+        .filter(|w| {
+            w.tasks
+                .iter()
+                .any(|t| t.arguments.iter().any(|a| a.value == extension.id))
+        })
+        .map(|w| w.display_name.as_str())
+        .collect();
+    assert!(!workflows.is_empty());
+    let message = check(&checklist, &format!("extension/{}/starter", extension.id))["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let plural = if workflows.len() == 1 { "" } else { "s" };
+    assert!(
+        message.contains(&format!("(used by {} workflow{plural}: ", workflows.len())),
+        "{message}"
+    );
+    assert!(workflows.iter().all(|w| message.contains(w)), "{message}");
+    let access = access_extensions_in_use(&tenant)
+        .into_iter()
+        .next()
+        .unwrap();
+    let message = check(&checklist, &format!("accessExtension/{access}/starter"))["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("(used by "), "{message}");
+    assert!(message.contains("Access package 1"), "{message}");
+    drop(tenant);
+
     // Read-only: nothing was written.
     assert!(graph
         .requests()

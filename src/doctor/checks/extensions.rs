@@ -2,7 +2,7 @@
 //! Entitlement Management's access package extensions.
 use super::app::{holds, EM_WRITE, LCW_WRITE};
 use super::starters::starter_for;
-use super::{Check, Context, TASK_TIMEOUTS};
+use super::{used_by, Check, Context, TASK_TIMEOUTS};
 use crate::doctor::azure::{Deployment, LogicApp, Target};
 use crate::doctor::catalogs::ASSIGNMENT_MANAGER;
 use crate::graph::models::{
@@ -59,18 +59,23 @@ pub(super) fn access_extension_checks(
     let label = extension.display_name.as_deref().unwrap_or(ext);
     let starter_name = starter.name.as_deref().unwrap_or_default();
     let endpoint = extension.endpoint_configuration.as_ref();
+    let packages = context
+        .access_packages
+        .get(ext)
+        .map(|p| p.iter().map(String::as_str));
+    let usage = used_by("access package", packages, true);
     let mut checks = vec![if calls(endpoint, starter, context.target) {
         Check::pass(
             id("starter"),
             format!(
-                "{label}: calls {starter_name}, this deployment's Entitlement Management starter"
+                "{label}: calls {starter_name}, this deployment's Entitlement Management starter{usage}"
             ),
         )
     } else {
         Check::fail(
             id("starter"),
             format!(
-                "{label}: calls {}, not this deployment's Entitlement Management starter ({starter_name}): its callouts never reach the resume-access-request queue",
+                "{label}: calls {}, not this deployment's Entitlement Management starter ({starter_name}): its callouts never reach the resume-access-request queue{usage}",
                 endpoint.and_then(|e| e.logic_app_workflow_name.as_deref()).unwrap_or("no Logic App")
             ),
             "Entra admin center → Identity Governance → Catalogs → the catalog → Custom extensions → the extension → Details: choose the starter (the template's output entitlementManagementStarterName)",
@@ -176,11 +181,17 @@ pub(super) fn extension_checks(
     let logic_app = endpoint.and_then(|e| e.logic_app_workflow_name.as_deref());
     let starter = starter_for(deployment, "resume-task")
         .filter(|starter| calls(endpoint, starter, context.target));
+    let workflows = context
+        .extension_use
+        .workflows
+        .get(ext)
+        .map(|w| w.iter().map(|name| &**name));
+    let usage = used_by("workflow", workflows, context.extension_use.complete);
     checks.push(match starter {
-        Some(_) => Check::pass(id("starter"), format!("{label}: calls {}, this deployment's Lifecycle Workflows starter", logic_app.unwrap_or_default())),
+        Some(_) => Check::pass(id("starter"), format!("{label}: calls {}, this deployment's Lifecycle Workflows starter{usage}", logic_app.unwrap_or_default())),
         None => Check::fail(
             id("starter"),
-            format!("{label}: calls {} in {}/{}, not this deployment's Lifecycle Workflows starter: its callouts never reach the resume-task queue", logic_app.unwrap_or("no Logic App"), endpoint.and_then(|e| e.subscription_id.as_deref()).unwrap_or("?"), endpoint.and_then(|e| e.resource_group_name.as_deref()).unwrap_or("?")),
+            format!("{label}: calls {} in {}/{}, not this deployment's Lifecycle Workflows starter: its callouts never reach the resume-task queue{usage}", logic_app.unwrap_or("no Logic App"), endpoint.and_then(|e| e.subscription_id.as_deref()).unwrap_or("?"), endpoint.and_then(|e| e.resource_group_name.as_deref()).unwrap_or("?")),
             "Entra admin center → Lifecycle workflows → Custom extensions → the extension → Logic App: choose the starter (the template's output lifecycleWorkflowsStarterName)",
         ),
     });

@@ -13,7 +13,8 @@ use super::azure::{Deployment, Target};
 use super::catalogs::CatalogAccess;
 use super::{Check, Status};
 use crate::graph::models::{iso8601_duration, CustomExtension, CustomTaskExtension};
-use std::collections::BTreeSet;
+use crate::report::ExtensionUse;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Entra's first-party callers, as their PoP tokens name them (docs/starters.md).
@@ -53,7 +54,45 @@ pub struct Context<'a> {
     pub app_principal_id: Option<&'a str>,
     /// The cloud's Graph root, for the commands in fixes.
     pub graph_root: &'a str,
+    /// The workflows that run each custom task extension.
+    pub extension_use: &'a ExtensionUse,
+    /// The access packages whose policies run each access package custom extension, by its
+    /// id.
+    pub access_packages: &'a BTreeMap<String, BTreeSet<String>>,
 }
+
+/// What uses an extension, for its `starter` check's message: `(used by 2 workflows: A; B)`,
+/// the first [`NAMES_SHOWN`] names, and "at least" where not every one could be read.
+fn used_by<'n>(
+    what: &str,
+    names: Option<impl ExactSizeIterator<Item = &'n str>>,
+    complete: bool,
+) -> String {
+    let at_least = if complete { "" } else { "at least " };
+    let Some(names) = names.filter(|n| n.len() > 0) else {
+        return match complete {
+            true => format!(" (used by no {what})"),
+            false => String::new(),
+        };
+    };
+    let count = names.len();
+    let plural = if count == 1 { "" } else { "s" };
+    let mut shown: Vec<&str> = names.take(NAMES_SHOWN).collect();
+    let more = count - shown.len();
+    let more = if more > 0 {
+        shown.push("");
+        format!("and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        " (used by {at_least}{count} {what}{plural}: {}{more})",
+        shown.join("; ")
+    )
+}
+
+/// How many names of what uses an extension its message shows.
+const NAMES_SHOWN: usize = 3;
 
 /// The fix for a setting the template sets: deploy it again.
 fn redeploy(target: &Target) -> String {
@@ -164,5 +203,36 @@ impl Check {
     fn with_fix(mut self, fix: String) -> Self {
         self.fix = Some(fix);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::used_by;
+
+    #[test]
+    fn what_uses_an_extension_is_named_up_to_three_then_counted() {
+        let names = |n: &'static [&'static str]| Some(n.iter().copied());
+        assert_eq!(
+            used_by("workflow", names(&["A"]), true),
+            " (used by 1 workflow: A)"
+        );
+        assert_eq!(
+            used_by("workflow", names(&["A", "B", "C", "D", "E"]), true),
+            " (used by 5 workflows: A; B; C; and 2 more)"
+        );
+        assert_eq!(
+            used_by("workflow", names(&["A", "B"]), false),
+            " (used by at least 2 workflows: A; B)"
+        );
+        assert_eq!(
+            used_by("workflow", names(&[]), true),
+            " (used by no workflow)"
+        );
+        assert_eq!(used_by("workflow", names(&[]), false), "");
+        assert_eq!(
+            used_by("access package", None::<std::iter::Empty<&str>>, false),
+            ""
+        );
     }
 }
