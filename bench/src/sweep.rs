@@ -149,8 +149,9 @@ pub async fn run(smoke: bool) -> Result<()> {
         "the sweep lost waiting work"
     );
 
-    // 5. What the timer's look-back for what slipped adds (SLIPPED_LOOK_BACK, 1h by default):
-    // the tasks' stages again for failed results, and the requests of the last 90 days.
+    // 5. What the timer's look-back for what slipped adds (SLIPPED_LOOK_BACK, 1h by default),
+    // after the sweep of what waits: the tasks' stages again for failed results, and the
+    // requests of the last 90 days.
     let slipped = handler_sweep(
         &binary,
         both_tenant.clone(),
@@ -159,7 +160,7 @@ pub async fn run(smoke: bool) -> Result<()> {
     )
     .await?;
     println!("
-The timer as deployed also looks back SLIPPED_LOOK_BACK for what slipped, beside the sweep of what waits:
+The timer as deployed also looks back SLIPPED_LOOK_BACK for what slipped, after the sweep of what waits:
 ");
     println!("| run | wall time | Graph calls | against the sweep of what waits |");
     println!("|---|---|---|---|");

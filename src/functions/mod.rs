@@ -171,10 +171,8 @@ async fn list(
         app.settings.graph.retry_budget,
         overall,
     );
-    let (report, slipped) = tokio::join!(
-        report::shared_sweep(app, &call),
-        slipped_on_timer(app, invocation, trigger)
-    );
+    let report = report::shared_sweep(app, &call).await;
+    let slipped = slipped_on_timer(app, &call, trigger).await;
     let mut summary = Summary::new(invocation, started);
     summary.field("count", Some(report.count.to_string()));
     summary.field("staleCount", Some(report.stale_count.to_string()));
@@ -257,11 +255,12 @@ fn with_item_lines(
 }
 
 /// What slipped in the last `SLIPPED_LOOK_BACK`, looked for by the timer's sweeps only (so
-/// that the alert and the workbook see it), side by side with the sweep of what waits and
-/// with a budget of its own; with what it cost.
+/// that the alert and the workbook see it), with what it cost. It runs after the sweep of
+/// what waits, within what is left of that sweep's deadline (`sweep`'s), so that the
+/// invocation keeps to `GRAPH_MAX_CONCURRENCY` and to the sweep's time.
 async fn slipped_on_timer(
     app: &App,
-    invocation: &Invocation,
+    sweep: &Call,
     trigger: Trigger,
 ) -> Option<(report::SlippedReport, CallStats)> {
     let window = app.settings.report.slipped_look_back?;
@@ -269,9 +268,9 @@ async fn slipped_on_timer(
         return None;
     }
     let call = Call::with_request_budget(
-        correlation_id(&invocation.id),
+        sweep.client_request_id.clone(),
         app.settings.graph.retry_budget,
-        report::SWEEP_BUDGET,
+        sweep.deadline().saturating_duration_since(Instant::now()),
     );
     let slipped = report::slipped(app, &call, window).await;
     Some((slipped, call.stats()))
