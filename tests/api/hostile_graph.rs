@@ -455,3 +455,24 @@ async fn thirty_401s_together_or_one_after_another_renew_the_token_once() {
         app.graph.stats().token_requests
     );
 }
+
+#[tokio::test]
+async fn a_look_back_that_graph_hangs_costs_the_timer_its_budget_not_its_report() {
+    let app = spawn_app_with(
+        budget(2)
+            .tenant("workflows=2,tasks=2,customTasks=1,users=4,inProgress=0.5,requests=8")
+            .env("SLIPPED_LOOK_BACK", "24h"),
+    )
+    .await;
+    // The sweep of what waits lists the requests in one page; the look-back's listing hangs.
+    app.graph
+        .add_fault("hang:match=/assignmentRequests,after=1")
+        .unwrap();
+    let (status, answer) = within(app.timer()).await;
+    assert_eq!(status, 200);
+    let report = &answer["ReturnValue"];
+    assert_eq!(report["partial"], false, "{}", report["errors"]);
+    let summary = answer["Logs"][0].as_str().unwrap();
+    assert!(summary.contains(" slippedPartial=true "), "{summary}");
+    assert!(summary.contains(" outcome=listed "), "{summary}");
+}
