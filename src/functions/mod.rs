@@ -10,7 +10,7 @@ mod summary;
 pub mod table;
 
 use crate::app::App;
-use crate::command::{Command, Failure, Kind, Outcome, Problem, Retry};
+use crate::command::{Command, Failure, Kind, Outcome, Problem, ResourceId, Retry};
 use crate::graph::models::Stage;
 use crate::graph::{Call, CallStats};
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
@@ -276,20 +276,37 @@ async fn slipped_on_timer(
     Some((slipped, call.stats()))
 }
 
+/// A value of an item's log line, through [`field_value`]; `-` where there is none.
+fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
+    field_value(value.unwrap_or("-"))
+}
+
+/// A task processing result's ids, as its log lines write them.
+fn task_fields(
+    workflow: &ResourceId,
+    task: &ResourceId,
+    result: &str,
+    subject: Option<&str>,
+) -> String {
+    format!(
+        "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
+        value(Some(workflow.as_str())),
+        value(Some(task.as_str())),
+        value(Some(result)),
+        value(subject),
+    )
+}
+
 /// The log line for an item that slipped (README, *Monitoring*): its kind, why, the ids an
 /// operator acts on, and when, each value through [`field_value`].
 fn slipped_line(item: &report::SlippedItem) -> String {
     use report::SlippedItem;
-    fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
-        field_value(value.unwrap_or("-"))
-    }
     let what = match item {
-        SlippedItem::Task(t) => format!(
-            "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
-            value(Some(t.workflow_id.as_str())),
-            value(Some(t.task_id.as_str())),
-            value(Some(&t.task_processing_result_id)),
-            value(t.subject_id.as_deref()),
+        SlippedItem::Task(t) => task_fields(
+            &t.workflow_id,
+            &t.task_id,
+            &t.task_processing_result_id,
+            t.subject_id.as_deref(),
         ),
         SlippedItem::AccessRequest(r) => format!(
             "assignmentRequestId={} accessPackageId={} customExtensionStageInstanceId={} externalCorrelationId={} targetId={}",
@@ -312,17 +329,13 @@ fn slipped_line(item: &report::SlippedItem) -> String {
 /// from Graph, so each goes through [`field_value`] as the summary's do.
 fn stale_line(item: &report::Item) -> String {
     use report::Item;
-    fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
-        field_value(value.unwrap_or("-"))
-    }
     let waiting = item.waiting();
     let what = match item {
-        Item::Task(t) => format!(
-            "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
-            value(Some(t.workflow_id.as_str())),
-            value(Some(t.task_id.as_str())),
-            value(Some(&t.task_processing_result_id)),
-            value(t.subject_id.as_deref()),
+        Item::Task(t) => task_fields(
+            &t.workflow_id,
+            &t.task_id,
+            &t.task_processing_result_id,
+            t.subject_id.as_deref(),
         ),
         Item::AccessRequest(r) => format!(
             "kind=accessRequest assignmentRequestId={} accessPackageId={} stage={} customExtensionStageInstanceId={} targetId={}",
