@@ -1,6 +1,8 @@
 //! The README's runnable blocks: each fenced block marked ```` ```sh devhost ```` runs, as it
 //! is written, against what devhost serves (the demo tenant, the handler, the local front),
-//! so that a renamed flag, setting, route or id breaks the build and not the reader.
+//! so that a renamed flag, setting, route or id breaks the build and not the reader; and the
+//! block marked ```` ```text doctor ```` is what `doctor` prints for the deployment it
+//! describes.
 use crate::helpers::*;
 use devhost::app::FunctionApp;
 use devhost::front::Front;
@@ -123,4 +125,65 @@ fn the_readme_contents_list_every_section_in_order() {
         .map(|h| format!("- [{h}](#{})", anchor(h)))
         .collect();
     assert_eq!(listed, expected);
+}
+
+/// The lines of the README's block marked `text doctor`, without their indent.
+fn doctor_block(readme: &str) -> Vec<&str> {
+    let mut lines = readme.lines().map(str::trim);
+    lines
+        .find(|l| *l == "```text doctor")
+        .expect("a block marked `text doctor`");
+    lines.take_while(|l| *l != "```").collect()
+}
+
+#[tokio::test]
+async fn the_readme_doctor_run_is_what_doctor_prints_for_the_misconfigurations_it_names() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let block = doctor_block(&readme);
+
+    // As the README says: one starter's SAS left on, the other's policy wiped, two dead
+    // letters, and an app that only reads workflows missing from one extension's apps.
+    let mut tenant = graph_emulator::demo();
+    let azure = &mut tenant.azure;
+    for starter in &mut azure.logic_apps {
+        if starter.name.contains("-lcw-") {
+            starter.access_control["triggers"]["sasAuthenticationPolicy"]["state"] =
+                "Enabled".into();
+        } else {
+            starter.access_control = serde_json::json!({});
+        }
+    }
+    azure.namespaces[0].queues[1].dead_letter_message_count = 2;
+    azure.function_apps[0].graph_app_roles = vec![
+        "LifecycleWorkflows.Read.All".into(),
+        "EntitlementManagement.ReadWrite.All".into(),
+    ];
+    tenant.custom_task_extensions[1].authorized_apps.clear();
+    let graph = graph_emulator::Emulator::start(tenant, Default::default(), 0)
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run_cli(
+        &graph,
+        &[
+            "doctor",
+            "--subscription",
+            graph_emulator::generate::SUBSCRIPTION_ID,
+            "--resource-group",
+            graph_emulator::generate::RESOURCE_GROUP,
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let printed: Vec<&str> = stdout.lines().map(str::trim).collect();
+    for line in block.iter().filter(|l| **l != "…") {
+        assert!(
+            printed.contains(line),
+            "the README shows {line:?}; doctor printed:\n{stdout}"
+        );
+    }
+    assert_eq!(block.last(), printed.last(), "{stdout}");
+    let shown_failures = block.iter().filter(|l| l.starts_with('✗')).count();
+    let failures = printed.iter().filter(|l| l.starts_with('✗')).count();
+    assert_eq!(shown_failures, failures, "every ✗ line is shown");
 }
