@@ -70,7 +70,7 @@ pub(super) async fn run(app: &App, args: &BulkArgs) -> ExitCode {
         let what = match item {
             Item::Task(t) => format!(
                 "{} / {} / {}",
-                t.workflow_id, t.task_id, t.task_processing_result_id
+                t.result.workflow_id, t.result.task_id, t.result.task_processing_result_id
             ),
             Item::AccessRequest(r) => format!(
                 "{} / {}",
@@ -155,11 +155,11 @@ fn task(
     source: &str,
 ) -> Result<ResumeTask, CommandError> {
     let ids = TaskResultIds {
-        workflow_id: item.workflow_id.clone(),
-        task_id: item.task_id.clone(),
+        workflow_id: item.result.workflow_id.clone(),
+        task_id: item.result.task_id.clone(),
         task_processing_result_id: ResourceId::parse_str(
             "taskProcessingResultId",
-            &item.task_processing_result_id,
+            &item.result.task_processing_result_id,
         )?,
     };
     Ok(ResumeTask::new(ids, status, source))
@@ -191,7 +191,7 @@ fn access_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Waiting;
+    use crate::report::{NamedTaskResult, Waiting};
 
     fn waiting() -> Waiting {
         Waiting {
@@ -206,12 +206,14 @@ mod tests {
     #[test]
     fn the_question_says_what_happens_to_each_kind() {
         let task = Item::Task(TaskItem {
-            workflow_id: crate::command::id("w"),
-            workflow_name: "".into(),
-            task_id: crate::command::id("t"),
-            task_name: "".into(),
-            task_processing_result_id: "r".into(),
-            subject_id: None,
+            result: NamedTaskResult {
+                workflow_id: crate::command::id("w"),
+                workflow_name: "".into(),
+                task_id: crate::command::id("t"),
+                task_name: "".into(),
+                task_processing_result_id: "r".into(),
+                subject_id: None,
+            },
             waiting: waiting(),
         });
         let request = Item::AccessRequest(Box::new(AccessRequestItem {

@@ -302,7 +302,7 @@ const SHOWN_ORDER: [&str; 8] = [
 
 fn place(item: &Item) -> String {
     match item {
-        Item::Task(t) => t.workflow_name.to_string(),
+        Item::Task(t) => t.result.workflow_name.to_string(),
         Item::AccessRequest(r) => r
             .access_package_name
             .clone()
@@ -313,7 +313,7 @@ fn place(item: &Item) -> String {
 
 fn step(item: &Item) -> String {
     match item {
-        Item::Task(t) => t.task_name.to_string(),
+        Item::Task(t) => t.result.task_name.to_string(),
         Item::AccessRequest(r) => r
             .stage
             .as_ref()
@@ -324,7 +324,7 @@ fn step(item: &Item) -> String {
 
 fn subject(item: &Item) -> String {
     match item {
-        Item::Task(t) => t.subject_id.clone(),
+        Item::Task(t) => t.result.subject_id.clone(),
         Item::AccessRequest(r) => r.target_name.clone().or_else(|| r.target_id.clone()),
     }
     .unwrap_or_default()
@@ -345,7 +345,7 @@ fn resume_command(item: &Item) -> String {
     match item {
         Item::Task(t) => format!(
             "resume-handler resume task --workflow-id {} --task-id {} --task-processing-result-id {} --status <completed|failed>",
-            t.workflow_id, t.task_id, t.task_processing_result_id
+            t.result.workflow_id, t.result.task_id, t.result.task_processing_result_id
         ),
         Item::AccessRequest(r) => format!(
             "resume-handler resume access-request --assignment-request-id {} --stage {} --custom-extension-stage-instance-id {} [--state denied]",
@@ -467,7 +467,7 @@ fn age(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{AccessRequestItem, TaskItem, Waiting};
+    use crate::report::{AccessRequestItem, NamedTaskResult, TaskItem, Waiting};
 
     fn waiting(age_seconds: Option<u64>, stale: bool) -> Waiting {
         Waiting {
@@ -481,12 +481,14 @@ mod tests {
 
     fn item(age_seconds: Option<u64>, stale: bool) -> Item {
         Item::Task(TaskItem {
-            workflow_id: crate::command::id("wf"),
-            workflow_name: "Onboarding".into(),
-            task_id: crate::command::id("t"),
-            task_name: "Provision".into(),
-            task_processing_result_id: "r".into(),
-            subject_id: Some("u".into()),
+            result: NamedTaskResult {
+                workflow_id: crate::command::id("wf"),
+                workflow_name: "Onboarding".into(),
+                task_id: crate::command::id("t"),
+                task_name: "Provision".into(),
+                task_processing_result_id: "r".into(),
+                subject_id: Some("u".into()),
+            },
             waiting: waiting(age_seconds, stale),
         })
     }
@@ -585,8 +587,9 @@ mod tests {
     fn a_table_fits_the_terminal_by_wrapping_names_then_dropping_columns() {
         let mut long = item(Some(5_400), true);
         if let Item::Task(t) = &mut long {
-            t.workflow_name = "Leaver offboarding for the whole EMEA sales organisation".into();
-            t.task_name = "Notify the manager and revoke every licence".into();
+            t.result.workflow_name =
+                "Leaver offboarding for the whole EMEA sales organisation".into();
+            t.result.task_name = "Notify the manager and revoke every licence".into();
         }
         let report = report_of(vec![long, request(Some(60), false)]);
         // The table's own lines; a note under it may wrap like any text.

@@ -51,9 +51,9 @@ fn table(report: &SlippedReport, layout: Layout) -> String {
     for item in &report.items {
         let (place, step, id, why) = match item {
             SlippedItem::Task(t) => (
-                t.workflow_name.to_string(),
-                t.task_name.to_string(),
-                t.task_processing_result_id.clone(),
+                t.result.workflow_name.to_string(),
+                t.result.task_name.to_string(),
+                t.result.task_processing_result_id.clone(),
                 t.failure_reason.clone(),
             ),
             SlippedItem::AccessRequest(r) => (

@@ -10,7 +10,7 @@ mod summary;
 pub mod table;
 
 use crate::app::App;
-use crate::command::{Command, Failure, Kind, Outcome, Problem, ResourceId, Retry};
+use crate::command::{Command, Failure, Kind, Outcome, Problem, Retry};
 use crate::graph::models::Stage;
 use crate::graph::{Call, CallStats};
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
@@ -282,18 +282,13 @@ fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
 }
 
 /// A task processing result's ids, as its log lines write them.
-fn task_fields(
-    workflow: &ResourceId,
-    task: &ResourceId,
-    result: &str,
-    subject: Option<&str>,
-) -> String {
+fn task_fields(result: &report::NamedTaskResult) -> String {
     format!(
         "workflowId={} taskId={} taskProcessingResultId={} subjectId={}",
-        value(Some(workflow.as_str())),
-        value(Some(task.as_str())),
-        value(Some(result)),
-        value(subject),
+        value(Some(result.workflow_id.as_str())),
+        value(Some(result.task_id.as_str())),
+        value(Some(&result.task_processing_result_id)),
+        value(result.subject_id.as_deref()),
     )
 }
 
@@ -302,12 +297,7 @@ fn task_fields(
 fn slipped_line(item: &report::SlippedItem) -> String {
     use report::SlippedItem;
     let what = match item {
-        SlippedItem::Task(t) => task_fields(
-            &t.workflow_id,
-            &t.task_id,
-            &t.task_processing_result_id,
-            t.subject_id.as_deref(),
-        ),
+        SlippedItem::Task(t) => task_fields(&t.result),
         SlippedItem::AccessRequest(r) => format!(
             "assignmentRequestId={} accessPackageId={} customExtensionStageInstanceId={} externalCorrelationId={} targetId={}",
             value(Some(&r.assignment_request_id)),
@@ -331,12 +321,7 @@ fn stale_line(item: &report::Item) -> String {
     use report::Item;
     let waiting = item.waiting();
     let what = match item {
-        Item::Task(t) => task_fields(
-            &t.workflow_id,
-            &t.task_id,
-            &t.task_processing_result_id,
-            t.subject_id.as_deref(),
-        ),
+        Item::Task(t) => task_fields(&t.result),
         Item::AccessRequest(r) => format!(
             "kind=accessRequest assignmentRequestId={} accessPackageId={} stage={} customExtensionStageInstanceId={} targetId={}",
             value(Some(&r.assignment_request_id)),

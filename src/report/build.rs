@@ -3,7 +3,7 @@
 use super::access_requests::{self, ExtensionInPackage};
 use super::{bounded_name, tasks};
 use crate::command::{Failure, Kind, ResourceId};
-use crate::graph::models::{RequestState, Stage};
+use crate::graph::models::{RequestState, Stage, TaskProcessingResult};
 use crate::graph::GraphFailure;
 use crate::host::json_len;
 use serde::Serialize;
@@ -60,7 +60,7 @@ impl Item {
     /// The id a resume names: the task processing result's, or the request's.
     pub fn id(&self) -> &str {
         match self {
-            Item::Task(item) => &item.task_processing_result_id,
+            Item::Task(item) => &item.result.task_processing_result_id,
             Item::AccessRequest(item) => &item.assignment_request_id,
         }
     }
@@ -70,6 +70,17 @@ impl Item {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskItem {
+    #[serde(flatten)]
+    pub result: NamedTaskResult,
+    #[serde(flatten)]
+    pub waiting: Waiting,
+}
+
+/// A task processing result with what finds it: its workflow's and its task's ids and names,
+/// its own id, and its subject.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NamedTaskResult {
     /// Shared by every item of the workflow (and task): a backlog of thousands holds each
     /// workflow's and task's id and name once.
     pub workflow_id: ResourceId,
@@ -78,8 +89,20 @@ pub struct TaskItem {
     pub task_name: Arc<str>,
     pub task_processing_result_id: String,
     pub subject_id: Option<String>,
-    #[serde(flatten)]
-    pub waiting: Waiting,
+}
+
+impl NamedTaskResult {
+    /// `result` of `task`, named.
+    pub(super) fn of(task: &tasks::CustomTask, result: &TaskProcessingResult) -> Self {
+        Self {
+            workflow_id: task.workflow.id.clone(),
+            workflow_name: Arc::clone(&task.workflow.name),
+            task_id: task.id.clone(),
+            task_name: Arc::clone(&task.name),
+            task_processing_result_id: result.id.as_ref().cloned().unwrap_or_default(),
+            subject_id: result.subject.as_ref().and_then(|s| s.id.as_ref().cloned()),
+        }
+    }
 }
 
 /// An access package assignment request whose custom extension callout waits for its
@@ -203,19 +226,10 @@ pub(super) fn report(
     if let Some(g) = tasks {
         items.extend(g.found.into_iter().map(|found| {
             let task = &*found.task;
-            let workflow = &*task.workflow;
-            let result = found.result;
+            let result = &found.result;
             let timeout = task.extension_id.as_ref().and_then(|id| g.timeouts.get(id));
             Item::Task(TaskItem {
-                workflow_id: workflow.id.clone(),
-                workflow_name: Arc::clone(&workflow.name),
-                task_id: task.id.clone(),
-                task_name: Arc::clone(&task.name),
-                task_processing_result_id: result.id.into_option().unwrap_or_default(),
-                subject_id: result
-                    .subject
-                    .into_option()
-                    .and_then(|s| s.id.into_option()),
+                result: NamedTaskResult::of(task, result),
                 waiting: waiting(date(result.started_date_time.as_deref()), timeout.copied()),
             })
         }));
@@ -562,12 +576,12 @@ mod tests {
         let Item::Task(old) = &report.items[0] else {
             panic!("a task first")
         };
-        assert_eq!(old.workflow_id.as_str(), "wf");
+        assert_eq!(old.result.workflow_id.as_str(), "wf");
         assert_eq!(
-            (&*old.workflow_name, &*old.task_name),
+            (&*old.result.workflow_name, &*old.result.task_name),
             ("Onboarding", "Notify HR")
         );
-        assert_eq!(old.subject_id.as_deref(), Some("u1"));
+        assert_eq!(old.result.subject_id.as_deref(), Some("u1"));
         assert_eq!(old.waiting.stale, Some(true));
         assert_eq!(old.waiting.age_seconds.map(|a| a / 60), Some(120));
         assert!(
@@ -626,12 +640,14 @@ mod tests {
     fn a_report_keeping_a_few_holds_the_oldest_and_counts_them_all() {
         let at = |minute: u32| -> Item {
             Item::Task(TaskItem {
-                workflow_id: crate::command::id("w"),
-                workflow_name: "W".into(),
-                task_id: crate::command::id("t"),
-                task_name: "T".into(),
-                task_processing_result_id: format!("r-{minute}"),
-                subject_id: None,
+                result: NamedTaskResult {
+                    workflow_id: crate::command::id("w"),
+                    workflow_name: "W".into(),
+                    task_id: crate::command::id("t"),
+                    task_name: "T".into(),
+                    task_processing_result_id: format!("r-{minute}"),
+                    subject_id: None,
+                },
                 waiting: Waiting {
                     started_date_time: Some(format!("2026-12-01T10:{minute:02}:00Z")),
                     age_seconds: Some(60),
@@ -665,12 +681,14 @@ mod tests {
     fn an_answer_over_its_limit_lists_the_oldest_items_that_fit_and_says_so() {
         let item = |n: usize| {
             Item::Task(TaskItem {
-                workflow_id: crate::command::id(&format!("wf-{n}")),
-                workflow_name: "W".repeat(200).into(),
-                task_id: crate::command::id("t"),
-                task_name: "Run a custom task extension".into(),
-                task_processing_result_id: format!("r-{n}"),
-                subject_id: Some("u".into()),
+                result: NamedTaskResult {
+                    workflow_id: crate::command::id(&format!("wf-{n}")),
+                    workflow_name: "W".repeat(200).into(),
+                    task_id: crate::command::id("t"),
+                    task_name: "Run a custom task extension".into(),
+                    task_processing_result_id: format!("r-{n}"),
+                    subject_id: Some("u".into()),
+                },
                 waiting: Waiting {
                     started_date_time: None,
                     age_seconds: Some(7_200),

@@ -15,7 +15,9 @@ mod tasks;
 pub use build::Waiting;
 
 pub use access_requests::Refusals;
-pub use build::{AccessRequestItem, Item, Report, SweepError, TaskItem, MAX_ANSWER_BYTES};
+pub use build::{
+    AccessRequestItem, Item, NamedTaskResult, Report, SweepError, TaskItem, MAX_ANSWER_BYTES,
+};
 pub use slipped::{slipped, SlippedItem, SlippedReport};
 pub use tasks::{extension_use, ExtensionUse};
 

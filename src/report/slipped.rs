@@ -12,14 +12,13 @@
 //! window, or has not ended.
 use super::access_requests::{self, SlippedCallout};
 use super::bounded_name;
-use super::build::{format_utc, SweepError};
+use super::build::{format_utc, NamedTaskResult, SweepError};
 use super::tasks::{self, Found, Wanted};
 use crate::app::App;
-use crate::command::{Kind, ResourceId};
+use crate::command::Kind;
 use crate::graph::models::{CalloutStatus, RequestState};
 use crate::graph::Call;
 use serde::Serialize;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -92,12 +91,8 @@ impl SlippedItem {
 #[serde(rename_all = "camelCase")]
 pub struct SlippedTask {
     pub slipped: Slip,
-    pub workflow_id: ResourceId,
-    pub workflow_name: Arc<str>,
-    pub task_id: ResourceId,
-    pub task_name: Arc<str>,
-    pub task_processing_result_id: String,
-    pub subject_id: Option<String>,
+    #[serde(flatten)]
+    pub result: NamedTaskResult,
     pub completed_date_time: Option<String>,
     /// Graph's words for why it failed, bounded as names are.
     pub failure_reason: Option<String>,
@@ -173,19 +168,10 @@ pub async fn slipped(app: &App, call: &Call, window: Duration) -> SlippedReport 
 }
 
 fn task_item(found: Found) -> SlippedItem {
-    let task = &*found.task;
     let result = found.result;
     SlippedItem::Task(SlippedTask {
         slipped: Slip::TaskFailed,
-        workflow_id: task.workflow.id.clone(),
-        workflow_name: Arc::clone(&task.workflow.name),
-        task_id: task.id.clone(),
-        task_name: Arc::clone(&task.name),
-        task_processing_result_id: result.id.into_option().unwrap_or_default(),
-        subject_id: result
-            .subject
-            .into_option()
-            .and_then(|s| s.id.into_option()),
+        result: NamedTaskResult::of(&found.task, &result),
         completed_date_time: result.completed_date_time.into_option(),
         failure_reason: bounded_name(result.failure_reason.as_deref()),
     })
