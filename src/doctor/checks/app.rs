@@ -82,7 +82,7 @@ fn entitlement_management(roles: &BTreeSet<String>, context: &Context<'_>, grant
         ),
         Ok(_) => Check::fail(
             ID,
-            format!("the app's identity holds neither {EM_WRITE} nor a role in any catalog: Graph refuses every resume of an access request (403), and the requests time out"),
+            format!("the app's identity holds neither {EM_WRITE} nor a role of its own in any catalog (one held through a group does not show): Graph refuses every resume of an access request (403), and the requests time out"),
             format!("{grant}; or make it Access package assignment manager of each catalog with a custom extension (each accessExtension/<id>/authorized check names its catalog and the command)"),
         ),
         Err(why) => Check::unknown(

@@ -150,7 +150,7 @@ fn access_authorized(id: String, extension: &str, label: &str, context: &Context
                 ),
                 _ => format!("make the function app Access package assignment manager of {catalog_name}: Entra admin center → Identity Governance → Catalogs → {catalog_name} → Roles and administrators → Add access package assignment manager"),
             };
-            let message = format!("{label}: in catalog {catalog_name}, where the function app holds no role, and it does not hold {EM_WRITE}");
+            let message = format!("{label}: in catalog {catalog_name}, where the function app holds no role of its own (one held through a group does not show), and it does not hold {EM_WRITE}");
             match held {
                 Some(_) => Check::fail(
                     id,
