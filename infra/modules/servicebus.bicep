@@ -10,7 +10,7 @@ param tags object = {}
 @description('Deliveries before a message is dead-lettered; main.bicep derives it from the retry budget and the outage to ride out.')
 @minValue(1)
 @maxValue(2000)
-param maxDeliveryCount int = 10
+param maxDeliveryCount int
 
 @description('Message lock; covers one invocation, including its Graph retry budget.')
 param lockDuration string = 'PT5M'
