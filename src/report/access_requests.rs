@@ -47,33 +47,36 @@ const LISTINGS: [Listing; 3] = [
 ];
 
 impl Listing {
-    /// The listing to use: the first that Graph has not refused in the last
-    /// [`REFUSAL_REMEMBERED`].
-    fn current(app: &App) -> Self {
-        let mut refusals = app.refused_listings.lock().expect("not poisoned");
-        *refusals = refusals.remembered_at(Instant::now());
-        LISTINGS[refusals.count.min(LISTINGS.len() - 1)]
+    /// The first of `listings` that Graph has not refused in the last
+    /// [`REFUSAL_REMEMBERED`]; the last of them whatever Graph said.
+    fn first_of(listings: &[Listing], app: &App) -> Self {
+        let refusals = app.refused_listings.lock().expect("not poisoned");
+        let now = Instant::now();
+        let last = *listings.last().expect("at least one listing");
+        listings
+            .iter()
+            .copied()
+            .find(|l| !refusals.remembers(*l, now))
+            .unwrap_or(last)
     }
 
-    /// Graph refused this listing: the next one is used for a while. False when there is no
-    /// next one (the refusal is then the report's error).
-    fn refuse(self, app: &App) -> bool {
-        let at = LISTINGS
-            .iter()
-            .position(|l| *l == self)
-            .expect("a listing of LISTINGS");
-        if at + 1 >= LISTINGS.len() {
+    /// Graph refused this listing: it is not asked again for a while, and the next of
+    /// `listings` is. False when it is the last (the refusal is then the sweep's error).
+    fn refuse(self, listings: &[Listing], app: &App) -> bool {
+        if listings.last() == Some(&self) {
             return false;
         }
-        // Concurrent sweeps may both be refused: the count moves past this listing once.
         let mut refusals = app.refused_listings.lock().expect("not poisoned");
-        if refusals.count == at {
-            *refusals = Refusals {
-                count: at + 1,
-                last: Some(Instant::now()),
-            };
-        }
+        refusals.refused(self, Instant::now());
         true
+    }
+
+    /// Its place in [`LISTINGS`].
+    fn index(self) -> usize {
+        LISTINGS
+            .iter()
+            .position(|l| *l == self)
+            .expect("a listing of LISTINGS")
     }
 
     fn expand(self) -> &'static str {
@@ -98,25 +101,28 @@ impl Listing {
 }
 
 /// How long a refused listing is not asked again. Graph's refusal of an undocumented filter
-/// may change, and the fallbacks cost pages (and, on a busy tenant, the page cap): so the
-/// preferred listing is tried again an hour after the last refusal, one 400 an hour at most.
+/// may change, and the fallbacks cost pages (and, on a busy tenant, the page cap): so each
+/// refused listing is tried again an hour after its refusal, one 400 an hour at most for each.
 pub(super) const REFUSAL_REMEMBERED: Duration = Duration::from_secs(3_600);
 
-/// How many of the listings, in [`LISTINGS`] order, Graph has refused, and when it last did;
-/// kept by the app across sweeps.
+/// When Graph last refused each listing, in [`LISTINGS`] order; kept by the app across
+/// sweeps, and shared by the sweep of what waits and the look-back for what slipped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Refusals {
-    count: usize,
-    last: Option<Instant>,
+    at: [Option<Instant>; LISTINGS.len()],
 }
 
 impl Refusals {
-    /// The refusals that still count at `now`: none, once the last is [`REFUSAL_REMEMBERED`] old.
-    fn remembered_at(self, now: Instant) -> Self {
-        match self.last {
-            Some(at) if now.saturating_duration_since(at) >= REFUSAL_REMEMBERED => Self::default(),
-            _ => self,
-        }
+    /// Whether a refusal of `listing` still counts at `now`: for [`REFUSAL_REMEMBERED`].
+    fn remembers(&self, listing: Listing, now: Instant) -> bool {
+        self.at[listing.index()]
+            .is_some_and(|at| now.saturating_duration_since(at) < REFUSAL_REMEMBERED)
+    }
+
+    /// Graph refused `listing` at `now`. Concurrent sweeps refused together record it once
+    /// in effect: the later time wins.
+    fn refused(&mut self, listing: Listing, now: Instant) {
+        self.at[listing.index()] = Some(now);
     }
 }
 
@@ -191,24 +197,38 @@ fn error(failure: &GraphFailure) -> SweepError {
     SweepError::new(Kind::AccessRequest, None, failure)
 }
 
-/// The requests that may wait, by the first listing of [`LISTINGS`] that Graph has not
-/// refused; a refusal (400) moves on to the next, and is remembered by the app.
+/// The requests that may wait: [`list_requests`] through every listing of [`LISTINGS`].
 async fn waiting_requests(
     app: &App,
     graph: &GraphClient,
     call: &Call,
 ) -> Result<Vec<AssignmentRequest>, GraphFailure> {
+    list_requests(app, graph, call, &LISTINGS).await
+}
+
+/// The requests of the first of `listings` that Graph has not refused; a refusal (400)
+/// moves on to the next, and is remembered by the app.
+async fn list_requests(
+    app: &App,
+    graph: &GraphClient,
+    call: &Call,
+    listings: &[Listing],
+) -> Result<Vec<AssignmentRequest>, GraphFailure> {
     loop {
-        let listing = Listing::current(app);
+        let listing = Listing::first_of(listings, app);
         let listed = graph.list(call, requests_url(graph, listing)).await;
         match listed {
-            Err(GraphFailure::Status { status: 400, .. }) if listing.refuse(app) => {
+            Err(GraphFailure::Status { status: 400, .. }) if listing.refuse(listings, app) => {
                 tracing::warn!("Graph refused the {listing:?} listing of access package requests; trying the next");
             }
             listed => return listed,
         }
     }
 }
+
+/// The listings of every recent request, by which the look-back for what slipped finds
+/// callouts that no longer wait.
+const RECENT_LISTINGS: [Listing; 2] = [Listing::RecentWithTarget, Listing::Recent];
 
 /// A callout Entra stopped waiting for: it failed (the extension's endpoint was not
 /// reached, or refused), or its callback came too late. Graph dates neither; the request's
@@ -229,7 +249,8 @@ pub(super) struct GatheredSlipped {
 /// The callouts that failed or timed out on requests that ended at or after `since`, or have
 /// not ended. Requests are listed by the documented `createdDateTime` filter over
 /// [`LOOKBACK`] (a callout can fail weeks after its request was made), with the target, then
-/// without it if Graph refuses that expansion.
+/// without it where Graph refuses that expansion: a refusal the app remembers, as the sweep
+/// of what waits does, so that a timer's look-back does not meet it every sweep.
 pub(super) async fn gather_slipped(
     app: &App,
     call: &Call,
@@ -243,17 +264,10 @@ pub(super) async fn gather_slipped(
             return g;
         }
     };
-    let listed = within(call.deadline(), async {
-        match graph
-            .list(call, requests_url(graph, Listing::RecentWithTarget))
-            .await
-        {
-            Err(GraphFailure::Status { status: 400, .. }) => {
-                graph.list(call, requests_url(graph, Listing::Recent)).await
-            }
-            listed => listed,
-        }
-    })
+    let listed = within(
+        call.deadline(),
+        list_requests(app, graph, call, &RECENT_LISTINGS),
+    )
     .await;
     let requests: Vec<AssignmentRequest> = match listed {
         None => {
@@ -400,22 +414,19 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_listing_is_tried_again_an_hour_after_the_last_refusal() {
+    fn a_refused_listing_is_tried_again_an_hour_after_its_refusal() {
         let at = Instant::now();
         let later = |d: Duration| at + d;
-        let none = Refusals::default();
-        assert_eq!(none.remembered_at(later(REFUSAL_REMEMBERED)), none);
-        let one = Refusals {
-            count: 1,
-            last: Some(at),
-        };
-        assert_eq!(one.remembered_at(later(Duration::from_secs(3_599))), one);
-        assert_eq!(one.remembered_at(later(REFUSAL_REMEMBERED)), none);
-        let two = Refusals {
-            count: 2,
-            last: Some(at),
-        };
-        assert_eq!(two.remembered_at(later(Duration::from_secs(7_200))), none);
+        let mut refusals = Refusals::default();
+        assert!(!refusals.remembers(Listing::WaitingStatus, at));
+        refusals.refused(Listing::WaitingStatus, at);
+        assert!(refusals.remembers(Listing::WaitingStatus, later(Duration::from_secs(3_599))));
+        assert!(!refusals.remembers(Listing::WaitingStatus, later(REFUSAL_REMEMBERED)));
+        // Each listing on its own: a refusal of one says nothing of another.
+        assert!(!refusals.remembers(Listing::RecentWithTarget, at));
+        refusals.refused(Listing::RecentWithTarget, later(Duration::from_secs(1_800)));
+        assert!(!refusals.remembers(Listing::WaitingStatus, later(REFUSAL_REMEMBERED)));
+        assert!(refusals.remembers(Listing::RecentWithTarget, later(REFUSAL_REMEMBERED)));
     }
 
     #[test]

@@ -666,3 +666,27 @@ async fn with_no_look_back_the_timer_asks_graph_nothing_more() {
     assert!(summary.contains(" slippedCount=1 "), "{summary}");
     assert!(on > off, "{on} > {off}");
 }
+
+#[tokio::test]
+async fn the_look_back_for_what_slipped_remembers_the_refusals_the_sweep_met() {
+    let mut options = Options::default()
+        .tenant(BOTH_KINDS)
+        .env("SLIPPED_LOOK_BACK", "1h");
+    options.settings.nested_expand = false;
+    let app = spawn_app_with(options).await;
+    for _ in 0..3 {
+        let (_, answer) = app.timer().await;
+        let summary = log_lines(&answer, "ListInProgress invocationId=")[0];
+        assert!(summary.contains(" slippedPartial=false "), "{summary}");
+    }
+    let refused = app
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/assignmentRequests") && r.status == 400)
+        .count();
+    // The first sweep of what waits meets both refusals (its status listing expands the
+    // targets too); every look-back starts from what the app remembers and meets none.
+    // Asked afresh, each of the three look-backs would add one.
+    assert_eq!(refused, 2);
+}
