@@ -216,6 +216,10 @@ async fn list(
         response = with_item_lines(response, slipped.items.iter().map(slipped_line), |more| {
             format!("slipped: more={more} (the oldest {ITEM_LINES} are listed above; `resume-handler report --since` lists them all)")
         });
+        // What the look-back could not read, which `slippedPartial` only counts.
+        response = with_item_lines(response, slipped.errors.iter().map(error_line), |more| {
+            format!("slipped: moreErrors={more}")
+        });
     }
     // Measured before it is written: a report of 5,000 items whose names run to the 256
     // characters kept is some 7 MiB of JSON, never built when only what fits is sent.
@@ -279,6 +283,19 @@ async fn slipped_on_timer(
 /// A value of an item's log line, through [`field_value`]; `-` where there is none.
 fn value(value: Option<&str>) -> std::borrow::Cow<'_, str> {
     field_value(value.unwrap_or("-"))
+}
+
+/// A part of the look-back for what slipped that Graph did not answer: its kind, the
+/// workflow, and the status, code and reason as the report's `errors` give them.
+fn error_line(error: &report::SweepError) -> String {
+    format!(
+        "slipped: error kind={} workflowId={} status={} code={} reason={}",
+        value(error.kind.map(Kind::as_str)),
+        value(error.workflow_id.as_deref()),
+        error.status,
+        value(Some(&error.code)),
+        value(Some(&error.message)),
+    )
 }
 
 /// A task processing result's ids, as its log lines write them.

@@ -475,4 +475,17 @@ async fn a_look_back_that_graph_hangs_costs_the_timer_its_budget_not_its_report(
     let summary = answer["Logs"][0].as_str().unwrap();
     assert!(summary.contains(" slippedPartial=true "), "{summary}");
     assert!(summary.contains(" outcome=listed "), "{summary}");
+    // What was not read, in a line of its own.
+    let errors: Vec<&str> = answer["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.starts_with("slipped: error "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("slipped: error kind=accessRequest workflowId=- status="),
+        "{errors:#?}"
+    );
 }
