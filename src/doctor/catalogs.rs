@@ -91,19 +91,17 @@ pub async fn read(
     );
     let assignments: Vec<RoleAssignment> = graph.list(call, url).await?;
     let mut access = CatalogAccess::default();
-    for assignment in &assignments {
-        let resumes = assignment
-            .role_definition_id
+    let resuming = assignments.iter().filter(|a| {
+        a.role_definition_id
             .as_deref()
-            .is_some_and(|role| RESUMING_ROLES.contains(&role));
+            .is_some_and(|role| RESUMING_ROLES.contains(&role))
+    });
+    for assignment in resuming {
         match assignment.app_scope_id.as_deref() {
-            Some(_) if !resumes => {}
             Some("/") => access.every_catalog = true,
-            Some(scope) => {
-                if let Some(catalog) = scope.strip_prefix(CATALOG_SCOPE) {
-                    access.catalogs.insert(catalog.to_string());
-                }
-            }
+            Some(scope) => access
+                .catalogs
+                .extend(scope.strip_prefix(CATALOG_SCOPE).map(str::to_string)),
             None => {}
         }
     }
@@ -111,11 +109,13 @@ pub async fn read(
     url.query_pairs_mut()
         .append_pair("$select", "id,displayName");
     let catalogs: Vec<Catalog> = graph.list(call, url).await?;
+    // A catalog whose id could not go in a path is left out; its extensions stay unplaced,
+    // and their checks say so.
+    let catalogs = catalogs.into_iter().filter_map(|catalog| {
+        let id = ResourceId::parse_str("id", catalog.id.as_deref()?).ok()?;
+        Some((id, catalog))
+    });
     let listed: Vec<(Catalog, Vec<Extension>)> = stream::iter(catalogs)
-        .filter_map(|catalog| async move {
-            let id = ResourceId::parse_str("id", catalog.id.as_deref()?).ok()?;
-            Some((id, catalog))
-        })
         .map(|(id, catalog)| async move {
             let mut url = graph.url(
                 &GraphPath::new()
