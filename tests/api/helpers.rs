@@ -367,3 +367,14 @@ pub fn with_slipped_work(tenant: &mut graph_emulator::Tenant) {
         callout.external_correlation_id = Some(format!("08584-run-{id}"));
     }
 }
+
+/// The lines of an answer's `Logs` that start with `prefix`.
+pub fn log_lines<'a>(answer: &'a Value, prefix: &str) -> Vec<&'a str> {
+    answer["Logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.starts_with(prefix))
+        .collect()
+}

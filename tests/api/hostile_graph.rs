@@ -476,13 +476,7 @@ async fn a_look_back_that_graph_hangs_costs_the_timer_its_budget_not_its_report(
     assert!(summary.contains(" slippedPartial=true "), "{summary}");
     assert!(summary.contains(" outcome=listed "), "{summary}");
     // What was not read, in a line of its own.
-    let errors: Vec<&str> = answer["Logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.as_str())
-        .filter(|l| l.starts_with("slipped: error "))
-        .collect();
+    let errors = log_lines(&answer, "slipped: error ");
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
         errors[0].starts_with("slipped: error kind=accessRequest workflowId=- status="),

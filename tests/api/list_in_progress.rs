@@ -138,12 +138,7 @@ async fn deadlines_come_from_the_extensions_callback_timeout_and_stale_from_stal
         stale += usize::from(is_stale);
     }
     assert_eq!(report["staleCount"], stale);
-    let stale_lines = answer["Logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l.as_str().unwrap().starts_with("stale:"))
-        .count();
+    let stale_lines = log_lines(&answer, "stale:").len();
     assert_eq!(stale_lines, stale);
 }
 
@@ -362,13 +357,7 @@ async fn waiting_access_requests_are_reported_with_their_stage_deadline_and_targ
     assert_eq!(report["unknownAgeCount"], unknown);
     // Created longer ago than the extension's timeout: waiting past it, however late it began.
     assert_eq!(report["unknownAgeOverdueCount"], overdue);
-    let request_lines = answer["Logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.as_str())
-        .filter(|l| l.starts_with("stale: kind=accessRequest assignmentRequestId="))
-        .count();
+    let request_lines = log_lines(&answer, "stale: kind=accessRequest assignmentRequestId=").len();
     assert!(
         request_lines > 0 && request_lines < stale,
         "{request_lines}"
@@ -509,13 +498,7 @@ async fn a_large_stale_backlog_logs_the_oldest_twenty_and_counts_the_rest() {
     let (_, answer) = app.timer().await;
     let stale_count = answer["ReturnValue"]["staleCount"].as_u64().unwrap() as usize;
     assert!(stale_count > resume_handler::ITEM_LINES, "{stale_count}");
-    let logs: Vec<&str> = answer["Logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.as_str())
-        .filter(|l| l.starts_with("stale: "))
-        .collect();
+    let logs = log_lines(&answer, "stale: ");
     assert_eq!(logs.len(), resume_handler::ITEM_LINES + 1, "{logs:#?}");
     let more = format!("stale: more={} ", stale_count - resume_handler::ITEM_LINES);
     assert!(logs.last().unwrap().starts_with(&more), "{logs:#?}");
@@ -587,17 +570,6 @@ async fn a_listing_that_links_on_forever_to_new_pages_stops_at_its_byte_limit() 
         !of_kind(report, "task").is_empty(),
         "the tasks are still reported"
     );
-}
-
-/// The lines of an answer's `Logs` that start with `prefix`.
-fn log_lines<'a>(answer: &'a Value, prefix: &str) -> Vec<&'a str> {
-    answer["Logs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l.as_str())
-        .filter(|l| l.starts_with(prefix))
-        .collect()
 }
 
 #[tokio::test]
