@@ -3,7 +3,7 @@
 use crate::auth::TokenSource;
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphFailure};
-use crate::report::{LastSweep, Refusals};
+use crate::report::{LastSweep, Refusals, TaskListing};
 use std::sync::Mutex;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -14,10 +14,12 @@ pub struct App {
     /// Cancelled when the process is told to stop: waits end at once, so in-flight
     /// invocations answer and the process can drain.
     pub stopping: CancellationToken,
-    /// How many of the report's access request listings Graph has refused, in the order
-    /// they are tried, and when the last refusal came; the listings, their order and how
-    /// long a refusal is remembered are `report`'s.
+    /// When Graph last refused each of the report's access request listings; the listings,
+    /// their order and how long a refusal is remembered are `report`'s.
     pub(crate) refused_listings: Mutex<Refusals>,
+    /// The custom tasks the last complete sweep listed, and when: the timer's look-back for
+    /// what slipped, which follows its sweep, asks Graph for them once, not twice.
+    pub(crate) listed_tasks: Mutex<Option<TaskListing>>,
     /// The last sweep of the in-progress report and when it ended; held while a sweep runs,
     /// so that concurrent callers share one (`report::shared_sweep`).
     pub(crate) last_sweep: tokio::sync::Mutex<Option<LastSweep>>,
@@ -30,6 +32,7 @@ impl App {
             graph: tokio::sync::OnceCell::new(),
             stopping: CancellationToken::new(),
             refused_listings: Mutex::new(Refusals::default()),
+            listed_tasks: Mutex::new(None),
             last_sweep: tokio::sync::Mutex::new(None),
         }
     }

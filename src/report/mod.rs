@@ -19,7 +19,7 @@ pub use build::{
     AccessRequestItem, Item, NamedTaskResult, Report, SweepError, TaskItem, MAX_ANSWER_BYTES,
 };
 pub use slipped::{slipped, SlippedItem, SlippedReport};
-pub use tasks::{extension_use, ExtensionUse};
+pub use tasks::{extension_use, ExtensionUse, TaskListing};
 
 use crate::app::App;
 use crate::command::{Kind, ResourceId};

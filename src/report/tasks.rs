@@ -19,7 +19,7 @@ use crate::graph::models::{
 use crate::graph::{reads, Call, GraphClient, GraphFailure, GraphPath};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 const WORKFLOWS: &str = "identityGovernance/lifecycleWorkflows/workflows";
@@ -98,16 +98,56 @@ pub(super) async fn gather_results(app: &App, call: &Call, wanted: Wanted) -> Ga
         call,
         width: app.settings.graph.max_concurrency,
     };
-    match &app.settings.report.workflow_ids {
-        None => sweep.all_workflows(&mut g).await,
-        Some(ids) => sweep.named_workflows(&mut g, ids).await,
+    match TaskListing::recent(app) {
+        // The sweep that just ran listed them: the look-back after it asks for results only.
+        Some(tasks) if matches!(wanted, Wanted::FailedSince(_)) => g.tasks = tasks,
+        _ => {
+            match &app.settings.report.workflow_ids {
+                None => sweep.all_workflows(&mut g).await,
+                Some(ids) => sweep.named_workflows(&mut g, ids).await,
+            }
+            sweep.custom_tasks(&mut g).await;
+            if g.errors.is_empty() && !g.cut_short {
+                TaskListing::keep(app, &g.tasks);
+            }
+        }
     }
-    sweep.custom_tasks(&mut g).await;
     sweep.results(&mut g, wanted).await;
     if wanted == Wanted::Waiting {
         sweep.callback_timeouts(&mut g).await;
     }
     g
+}
+
+/// Every custom task a complete sweep listed (each workflow read, each workflow's tasks
+/// read), and when. The timer's look-back for what slipped follows its sweep of what waits
+/// within seconds, and takes the tasks from it rather than from Graph again: on a tenant of
+/// 100 workflows that saves 101 requests a sweep.
+pub struct TaskListing {
+    at: Instant,
+    tasks: Vec<Arc<CustomTask>>,
+}
+
+/// How long a listing of the custom tasks stands for Graph's: the time between the sweep of
+/// what waits and the look-back that follows it, with room for a slow sweep's end.
+const TASK_LISTING_REUSE: Duration = Duration::from_secs(60);
+
+impl TaskListing {
+    /// The tasks listed within [`TASK_LISTING_REUSE`], if any.
+    fn recent(app: &App) -> Option<Vec<Arc<CustomTask>>> {
+        let listing = app.listed_tasks.lock().expect("not poisoned");
+        listing
+            .as_ref()
+            .filter(|l| l.at.elapsed() <= TASK_LISTING_REUSE)
+            .map(|l| l.tasks.clone())
+    }
+
+    fn keep(app: &App, tasks: &[Arc<CustomTask>]) {
+        *app.listed_tasks.lock().expect("not poisoned") = Some(TaskListing {
+            at: Instant::now(),
+            tasks: tasks.to_vec(),
+        });
+    }
 }
 
 /// The workflows that run each custom task extension: for `doctor`, which names the

@@ -662,3 +662,26 @@ async fn the_look_back_for_what_slipped_remembers_the_refusals_the_sweep_met() {
     // Asked afresh, each of the three look-backs would add one.
     assert_eq!(refused, 2);
 }
+
+#[tokio::test]
+async fn the_look_back_takes_the_custom_tasks_its_sweep_just_listed() {
+    let app = spawn_app_with(
+        Options::default()
+            .edit(with_slipped_work)
+            .env("SLIPPED_LOOK_BACK", "24h"),
+    )
+    .await;
+    let (_, answer) = app.timer().await;
+    let summary = log_lines(&answer, "ListInProgress invocationId=")[0];
+    assert!(summary.contains(" slippedCount=3 "), "{summary}");
+    let workflows = app.graph.tenant().workflows.len();
+    let listed = |suffix: &str| {
+        app.graph
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(suffix))
+            .count()
+    };
+    assert_eq!(listed("/lifecycleWorkflows/workflows"), 1);
+    assert_eq!(listed("/tasks"), workflows);
+}
