@@ -12,7 +12,7 @@ pub mod table;
 use crate::app::App;
 use crate::command::{Command, Failure, Kind, Outcome, Problem, Retry};
 use crate::graph::models::Stage;
-use crate::graph::{Call, CallStats};
+use crate::graph::Call;
 use crate::host::{json_len, raw, HttpOutput, Invocation, InvocationResponse};
 use crate::report;
 use crate::telemetry::{escape, field_value};
@@ -195,10 +195,10 @@ async fn list(
             .max()
             .map(|age| age.to_string()),
     );
-    if let Some((slipped, stats)) = &slipped {
+    if let Some(slipped) = &slipped {
         summary.field("slippedCount", Some(slipped.count.to_string()));
         summary.field("slippedPartial", Some(slipped.partial.to_string()));
-        summary.field("slippedGraphCalls", Some(stats.requests.to_string()));
+        summary.field("slippedGraphCalls", Some(slipped.graph_calls.to_string()));
     }
     summary.graph(call.stats());
     let line = summary.finish(if report.partial { "partial" } else { "listed" }, None);
@@ -212,7 +212,7 @@ async fn list(
     response = with_item_lines(response, stale.map(stale_line), |more| {
         format!("stale: more={more} (the oldest {ITEM_LINES} are listed above; InProgress and `resume-handler report --stale` list them all)")
     });
-    if let Some((slipped, _)) = &slipped {
+    if let Some(slipped) = &slipped {
         response = with_item_lines(response, slipped.items.iter().map(slipped_line), |more| {
             format!("slipped: more={more} (the oldest {ITEM_LINES} are listed above; `resume-handler report --since` lists them all)")
         });
@@ -259,14 +259,14 @@ fn with_item_lines(
 }
 
 /// What slipped in the last `SLIPPED_LOOK_BACK`, looked for by the timer's sweeps only (so
-/// that the alert and the workbook see it), with what it cost. It runs after the sweep of
+/// that the alert and the workbook see it). It runs after the sweep of
 /// what waits, within what is left of that sweep's deadline (`sweep`'s), so that the
 /// invocation keeps to `GRAPH_MAX_CONCURRENCY` and to the sweep's time.
 async fn slipped_on_timer(
     app: &App,
     sweep: &Call,
     trigger: Trigger,
-) -> Option<(report::SlippedReport, CallStats)> {
+) -> Option<report::SlippedReport> {
     let window = app.settings.report.slipped_look_back?;
     if trigger != Trigger::Timer {
         return None;
@@ -276,8 +276,7 @@ async fn slipped_on_timer(
         app.settings.graph.retry_budget,
         sweep.deadline().saturating_duration_since(Instant::now()),
     );
-    let slipped = report::slipped(app, &call, window).await;
-    Some((slipped, call.stats()))
+    Some(report::slipped(app, &call, window).await)
 }
 
 /// A value of an item's log line, through [`field_value`]; `-` where there is none.
