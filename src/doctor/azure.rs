@@ -102,6 +102,23 @@ pub struct FunctionApp {
     pub settings: Option<Map<String, Value>>,
 }
 
+impl FunctionApp {
+    /// The app setting `name`, where the settings were read and it is a string.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.as_ref()?.get(name)?.as_str()
+    }
+}
+
+impl Deployment {
+    /// The function app the checks are about: the resource group's one.
+    pub fn function_app(&self) -> Option<&FunctionApp> {
+        match self.function_apps.as_slice() {
+            [app] => Some(app),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 struct Site {

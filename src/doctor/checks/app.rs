@@ -96,20 +96,14 @@ fn entitlement_management(roles: &BTreeSet<String>, context: &Context<'_>, grant
 /// The function app itself: it runs the custom handler, with a managed identity, and the
 /// kinds its report sweeps are ones its identity may read.
 pub(super) fn function_app_checks(deployment: &Deployment, context: &Context<'_>) -> Vec<Check> {
-    let [app] = deployment.function_apps.as_slice() else {
+    let Some(app) = deployment.function_app() else {
         return Vec::new();
-    };
-    let setting = |name: &str| {
-        app.settings
-            .as_ref()
-            .and_then(|s| s.get(name))
-            .and_then(Value::as_str)
     };
     let mut checks = Vec::new();
     let runtime = app
         .runtime
         .as_deref()
-        .or(setting("FUNCTIONS_WORKER_RUNTIME"));
+        .or(app.setting("FUNCTIONS_WORKER_RUNTIME"));
     checks.push(match runtime {
         Some(r) if r.eq_ignore_ascii_case("custom") => Check::pass(
             "app/runtime",
@@ -142,7 +136,9 @@ pub(super) fn function_app_checks(deployment: &Deployment, context: &Context<'_>
             "deploy the template again, which enables it (or: az functionapp identity assign)",
         ),
     });
-    let kinds = setting("LIST_IN_PROGRESS_KINDS").unwrap_or("task,accessRequest");
+    let kinds = app
+        .setting("LIST_IN_PROGRESS_KINDS")
+        .unwrap_or("task,accessRequest");
     let reports_requests = kinds
         .split(',')
         .filter_map(Kind::parse)
@@ -173,7 +169,7 @@ const EM_READ: [&str; 2] = ["EntitlementManagement.Read.All", EM_WRITE];
 /// `GRAPH_RETRY_BUDGET` as the function app has it, checked; the budget the queues' checks
 /// use.
 pub(super) fn retry_budget(deployment: &Deployment, checks: &mut Vec<Check>) -> Option<Duration> {
-    let [app] = deployment.function_apps.as_slice() else {
+    let Some(app) = deployment.function_app() else {
         checks.push(Check::unknown(
             "app/settings",
             format!(
@@ -183,17 +179,14 @@ pub(super) fn retry_budget(deployment: &Deployment, checks: &mut Vec<Check>) -> 
         ));
         return None;
     };
-    let Some(settings) = &app.settings else {
+    if app.settings.is_none() {
         checks.push(Check::unknown(
             "app/settings",
             format!("the app settings of {} could not be read (it needs Website Contributor, or a role with Microsoft.Web/sites/config/list/action)", app.name),
         ));
         return None;
-    };
-    let text = settings
-        .get("GRAPH_RETRY_BUDGET")
-        .and_then(Value::as_str)
-        .unwrap_or("60s");
+    }
+    let text = app.setting("GRAPH_RETRY_BUDGET").unwrap_or("60s");
     match humantime::parse_duration(text) {
         Ok(budget) if budget <= MAX_RETRY_BUDGET && !budget.is_zero() => {
             checks.push(Check::pass(
@@ -229,23 +222,20 @@ const FUNCTION_TIMEOUT_SETTING: &str = "AzureFunctionsJobHost__functionTimeout";
 /// queue message comes back, the HTTP caller gets a 500, and the sweep logs nothing.
 pub(super) fn function_timeout(deployment: &Deployment, budget: Option<Duration>) -> Vec<Check> {
     const ID: &str = "app/functionTimeout";
-    let [app] = deployment.function_apps.as_slice() else {
+    let Some(app) = deployment
+        .function_app()
+        .filter(|app| app.settings.is_some())
+    else {
         return Vec::new();
     };
-    let Some(settings) = &app.settings else {
-        return Vec::new();
-    };
-    let overridden = settings
-        .get(FUNCTION_TIMEOUT_SETTING)
-        .and_then(Value::as_str);
-    let (text, from) = match overridden {
+    let (text, from) = match app.setting(FUNCTION_TIMEOUT_SETTING) {
         Some(text) => (text.to_string(), FUNCTION_TIMEOUT_SETTING),
         None => (
             shipped_function_timeout().unwrap_or_default(),
             "host.json as this version ships it",
         ),
     };
-    let longest = budget.unwrap_or(MAX_RETRY_BUDGET).max(SWEEP_BUDGET) + ATTEMPT_TIMEOUT;
+    let longest = longest_invocation(budget.unwrap_or(MAX_RETRY_BUDGET));
     let fix = format!("set {FUNCTION_TIMEOUT_SETTING} to 00:10:00 (host.json's), or remove it");
     let check = match parse_timespan(&text) {
         Some(None) => Check::pass(ID, format!("{}: functionTimeout is unbounded ({from})", app.name)),
@@ -265,6 +255,12 @@ pub(super) fn function_timeout(deployment: &Deployment, budget: Option<Duration>
         ),
     };
     vec![check]
+}
+
+/// The longest an invocation may take with retry budget `budget`: the budget or the timer's
+/// sweep, whichever is longer, and one attempt.
+fn longest_invocation(budget: Duration) -> Duration {
+    budget.max(SWEEP_BUDGET) + ATTEMPT_TIMEOUT
 }
 
 fn shipped_function_timeout() -> Option<String> {
@@ -322,6 +318,6 @@ mod tests {
     fn the_shipped_host_json_outlasts_the_longest_invocation() {
         let shipped = shipped_function_timeout().unwrap();
         let timeout = parse_timespan(&shipped).unwrap().unwrap();
-        assert!(timeout >= MAX_RETRY_BUDGET.max(SWEEP_BUDGET) + ATTEMPT_TIMEOUT);
+        assert!(timeout >= longest_invocation(MAX_RETRY_BUDGET));
     }
 }
