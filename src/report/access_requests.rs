@@ -173,7 +173,8 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
             return g;
         }
     };
-    match within(call.deadline(), waiting_requests(app, graph, call)).await {
+    // The requests that may wait, through every listing.
+    match within(call.deadline(), list_requests(app, graph, call, &LISTINGS)).await {
         None => g.cut_short = true,
         Some(Err(failure)) => g.errors.push(error(&failure)),
         Some(Ok(requests)) => {
@@ -195,15 +196,6 @@ pub(super) async fn gather(app: &App, call: &Call) -> Gathered {
 
 fn error(failure: &GraphFailure) -> SweepError {
     SweepError::new(Kind::AccessRequest, None, failure)
-}
-
-/// The requests that may wait: [`list_requests`] through every listing of [`LISTINGS`].
-async fn waiting_requests(
-    app: &App,
-    graph: &GraphClient,
-    call: &Call,
-) -> Result<Vec<AssignmentRequest>, GraphFailure> {
-    list_requests(app, graph, call, &LISTINGS).await
 }
 
 /// The requests of the first of `listings` that Graph has not refused; a refusal (400)
