@@ -98,10 +98,15 @@ pub(super) async fn gather_results(app: &App, call: &Call, wanted: Wanted) -> Ga
         call,
         width: app.settings.graph.max_concurrency,
     };
-    match TaskListing::recent(app) {
-        // The sweep that just ran listed them: the look-back after it asks for results only.
-        Some(tasks) if matches!(wanted, Wanted::FailedSince(_)) => g.tasks = tasks,
-        _ => {
+    // After a sweep that just listed them, the look-back for what slipped asks for results
+    // only.
+    let listed = match wanted {
+        Wanted::FailedSince(_) => TaskListing::recent(app),
+        Wanted::Waiting => None,
+    };
+    match listed {
+        Some(tasks) => g.tasks = tasks,
+        None => {
             match &app.settings.report.workflow_ids {
                 None => sweep.all_workflows(&mut g).await,
                 Some(ids) => sweep.named_workflows(&mut g, ids).await,
